@@ -1,0 +1,68 @@
+"""The rkllm integration: Home Assistant's voice assistant on an rkllama (Rockchip NPU) server."""
+
+from __future__ import annotations
+
+from homeassistant.const import CONF_URL, Platform
+from homeassistant.core import HomeAssistant
+from homeassistant.helpers import config_validation as cv
+from homeassistant.helpers.aiohttp_client import async_get_clientsession
+from homeassistant.helpers.typing import ConfigType
+
+from .api import RkllamaClient
+from .const import (
+    CONF_TOKEN,
+    DOMAIN,
+    FIRST_CHUNK_TIMEOUT,
+    IDLE_CHUNK_TIMEOUT,
+    LOAD_TIMEOUT,
+)
+from .coordinator import RkllmConfigEntry, RkllmDataUpdateCoordinator, RkllmRuntimeData
+from .services import async_setup_services
+
+CONFIG_SCHEMA = cv.config_entry_only_config_schema(DOMAIN)
+PLATFORMS = (
+    Platform.AI_TASK,
+    Platform.BINARY_SENSOR,
+    Platform.CONVERSATION,
+    Platform.SENSOR,
+)
+
+
+async def async_setup(hass: HomeAssistant, config: ConfigType) -> bool:
+    """Register the integration's actions."""
+    async_setup_services(hass)
+    return True
+
+
+async def async_setup_entry(hass: HomeAssistant, entry: RkllmConfigEntry) -> bool:
+    """Set up one rkllama server from a config entry."""
+    client = RkllamaClient(
+        entry.data[CONF_URL],
+        session=async_get_clientsession(hass),
+        token=entry.data.get(CONF_TOKEN) or None,
+        first_chunk_timeout=FIRST_CHUNK_TIMEOUT,
+        idle_timeout=IDLE_CHUNK_TIMEOUT,
+        load_timeout=LOAD_TIMEOUT,
+    )
+    coordinator = RkllmDataUpdateCoordinator(hass, entry, client)
+    await coordinator.async_config_entry_first_refresh()
+    entry.runtime_data = RkllmRuntimeData(client=client, coordinator=coordinator)
+    await hass.config_entries.async_forward_entry_setups(entry, PLATFORMS)
+    entry.async_on_unload(entry.add_update_listener(_async_reload_on_update))
+    entry.async_create_background_task(
+        hass, coordinator.async_preload(), f"{DOMAIN} preload kept models"
+    )
+    return True
+
+
+async def async_unload_entry(hass: HomeAssistant, entry: RkllmConfigEntry) -> bool:
+    """Unload a config entry; streams still being read are drained first."""
+    unloaded = await hass.config_entries.async_unload_platforms(entry, PLATFORMS)
+    if unloaded:
+        await entry.runtime_data.client.wait_drained()
+    return unloaded
+
+
+async def _async_reload_on_update(hass: HomeAssistant, entry: RkllmConfigEntry) -> None:
+    """Reload when the entry or its subentries change, so new agents appear."""
+    await hass.config_entries.async_reload(entry.entry_id)

@@ -1,0 +1,32 @@
+"""Base entity of the server device."""
+
+from __future__ import annotations
+
+from homeassistant.const import CONF_URL
+from homeassistant.helpers.device_registry import DeviceEntryType, DeviceInfo
+from homeassistant.helpers.update_coordinator import CoordinatorEntity
+
+from .const import DOMAIN, MANUFACTURER
+from .coordinator import RkllmDataUpdateCoordinator
+
+
+class RkllmEntity(CoordinatorEntity[RkllmDataUpdateCoordinator]):
+    """An entity of the rkllama server device."""
+
+    _attr_has_entity_name = True
+
+    def __init__(self, coordinator: RkllmDataUpdateCoordinator, key: str) -> None:
+        """Attach the entity to the server's device."""
+        super().__init__(coordinator)
+        entry = coordinator.config_entry
+        self._attr_unique_id = f"{entry.entry_id}_{key}"
+        info = coordinator.server_info
+        self._attr_device_info = DeviceInfo(
+            identifiers={(DOMAIN, entry.entry_id)},
+            entry_type=DeviceEntryType.SERVICE,
+            manufacturer=MANUFACTURER,
+            model=f"rkllama ({info.flavour.value} API)" if info else "rkllama",
+            name=entry.title,
+            sw_version=info.version if info else None,
+            configuration_url=entry.data[CONF_URL],
+        )

@@ -1,0 +1,114 @@
+"""Known-model catalogue: HA model choice ↔ RKLLAMA directory ↔ tokenizer; pure data."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+import re
+
+from .api import ModelDetails
+
+DEFAULT_CONTEXT_LENGTH = 4096  # tokens: rkllama's NUM_CTX default and the fork's fixed window
+
+
+@dataclass(frozen=True, slots=True)
+class KnownModel:
+    """One entry of the catalogue (the seed's model table)."""
+
+    key: str
+    """The model choice offered in Home Assistant."""
+    directory: str
+    """The RKLLAMA model directory (`~/RKLLAMA/models/<directory>/`)."""
+    tokenizer: str
+    """Hugging Face repository of the tokenizer and chat template."""
+    name: str
+    """Friendly name shown in the UI."""
+    context_length: int = DEFAULT_CONTEXT_LENGTH
+    reasoning: bool = False
+    """Answers start with a `<think>…</think>` part."""
+
+
+KNOWN_MODELS: tuple[KnownModel, ...] = (
+    KnownModel(
+        "deepseek-r1-1.5b",
+        "DeepSeek-R1-1.5B",
+        "Qwen/Qwen2.5-1.5B-Instruct",
+        "DeepSeek-R1 1.5B (reasoning)",
+        reasoning=True,
+    ),
+    KnownModel(
+        "qwen2.5-1.5b-instruct",
+        "Qwen2.5-1.5B-Instruct",
+        "Qwen/Qwen2.5-1.5B-Instruct",
+        "Qwen2.5 1.5B Instruct",
+    ),
+    KnownModel("qwen2.5-1.5b", "Qwen2.5-1.5B", "Qwen/Qwen2.5-1.5B-Instruct", "Qwen2.5 1.5B"),
+    KnownModel("qwen2.5-3b", "Qwen2.5-3B", "Qwen/Qwen2.5-3B-Instruct", "Qwen2.5 3B"),
+    KnownModel("phi-3-mini", "Phi-3-mini", "microsoft/Phi-3-mini-4k-instruct", "Phi-3 mini"),
+)
+
+# Name parts that describe the build, not the model (rkllama directories often carry them).
+_BUILD_SUFFIX = re.compile(
+    r"[-_.](?:rk35\d\d|rk3576|w8a8|w4a16|w8a8_g\d+|w4a16_g\d+|opt|hybrid|ratio|npu\d*|"
+    r"\d+\.\d+\.\d+|rkllm|v\d+(?:\.\d+)*)(?=$|[-_.]).*$",
+    re.IGNORECASE,
+)
+
+
+def normalize_model_name(name: str) -> str:
+    """Return a comparable form: no namespace, lower case, `:` as `-`, build suffixes removed."""
+    base = name.split("/", 1)[-1] if "/" in name else name
+    base = base.removesuffix(".rkllm").removesuffix("-rkllm")
+    base = _BUILD_SUFFIX.sub("", base)
+    return base.lower().replace(":", "-").replace("_", "-")
+
+
+def find_known_model(name: str) -> KnownModel | None:
+    """Return the catalogue entry for an HA choice or a server model name, if any.
+
+    Matches the key, the directory, rkllama short names (`qwen2.5:3b`) and directory names
+    with platform/quantization suffixes (`Qwen2.5-1.5B-Instruct-rk3588-w8a8`).
+    """
+    wanted = normalize_model_name(name)
+    for model in KNOWN_MODELS:
+        if wanted in (model.key, model.directory.lower()):
+            return model
+    # Short names: "qwen2.5:1.5b" means the instruct build when the catalogue has one.
+    for model in KNOWN_MODELS:
+        if model.key.startswith(f"{wanted}-instruct"):
+            return model
+    return None
+
+
+@dataclass(frozen=True, slots=True)
+class ModelProfile:
+    """What the integration needs to know about the model an agent uses."""
+
+    name: str
+    """The model name as the server knows it."""
+    tokenizer: str | None
+    context_length: int
+    reasoning: bool
+
+
+def model_profile(name: str, details: ModelDetails | None = None) -> ModelProfile:
+    """Combine the catalogue and the server's own facts about `name`."""
+    known = find_known_model(name)
+    tokenizer = known.tokenizer if known else None
+    if details is not None and details.huggingface_path and tokenizer is None:
+        tokenizer = details.huggingface_path
+    context = known.context_length if known else DEFAULT_CONTEXT_LENGTH
+    reasoning = known.reasoning if known else "deepseek-r1" in name.lower()
+    return ModelProfile(name=name, tokenizer=tokenizer, context_length=context, reasoning=reasoning)
+
+
+def server_model_for_choice(choice: str, available: list[str]) -> str:
+    """Return the server's name for an HA model choice (itself when nothing matches)."""
+    if choice in available:
+        return choice
+    known = find_known_model(choice)
+    if known is None:
+        return choice
+    for name in available:
+        if find_known_model(name) == known:
+            return name
+    return choice

@@ -1,0 +1,1 @@
+"""Tests of the rkllm integration, its client and the rkllama emulator."""

@@ -1,0 +1,124 @@
+"""Shared fixtures: a real rkllama emulator on 127.0.0.1 and rkllm config entries."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Generator
+from pathlib import Path
+from unittest.mock import AsyncMock, patch
+
+import pytest
+from pytest_homeassistant_custom_component.common import MockConfigEntry
+
+from custom_components.rkllm.const import CONF_KEEP_LOADED, DOMAIN
+from homeassistant.const import CONF_LLM_HASS_API, CONF_MODEL, CONF_PROMPT, CONF_URL
+from homeassistant.core import HomeAssistant
+from homeassistant.helpers import llm
+from homeassistant.setup import async_setup_component
+from rkllama_emulator import (
+    FAST_TIMING,
+    EmulatorConfig,
+    RkllamaEmulator,
+    create_seed_models,
+)
+
+TEST_MODEL = "Qwen2.5-1.5B-Instruct"
+REASONING_MODEL = "DeepSeek-R1-1.5B"
+
+
+@pytest.fixture(autouse=True)
+def auto_enable_custom_integrations(enable_custom_integrations: None) -> None:
+    """Let Home Assistant load custom_components/rkllm."""
+
+
+@pytest.fixture
+def models_dir(tmp_path: Path) -> Path:
+    """Return a models directory holding the seed's five models."""
+    directory = tmp_path / "models"
+    create_seed_models(directory)
+    return directory
+
+
+@pytest.fixture
+def emulator_config(models_dir: Path) -> EmulatorConfig:
+    """Return the emulator configuration; override in a module to change flavour or knobs."""
+    return EmulatorConfig(models_dir=models_dir, timing=FAST_TIMING, holdback_replay_seconds=0.001)
+
+
+@pytest.fixture
+async def emulator(emulator_config: EmulatorConfig) -> AsyncIterator[RkllamaEmulator]:
+    """Run a real rkllama emulator on 127.0.0.1 for one test."""
+    emu = RkllamaEmulator(emulator_config)
+    await emu.start()
+    try:
+        yield emu
+    finally:
+        await emu.stop()
+
+
+@pytest.fixture
+def conversation_subentry_data() -> dict[str, object]:
+    """Return the data of the default conversation subentry (Assist API on)."""
+    return {
+        CONF_MODEL: TEST_MODEL,
+        CONF_PROMPT: "You are a voice assistant for Home Assistant. Answer briefly.",
+        CONF_LLM_HASS_API: [llm.LLM_API_ASSIST],
+        CONF_KEEP_LOADED: True,
+    }
+
+
+@pytest.fixture
+def mock_config_entry(
+    hass: HomeAssistant,
+    emulator: RkllamaEmulator,
+    conversation_subentry_data: dict[str, object],
+) -> MockConfigEntry:
+    """Return an rkllm entry for the emulator, with a conversation and an AI task subentry."""
+    entry = MockConfigEntry(
+        domain=DOMAIN,
+        title="rkllama 127.0.0.1",
+        data={CONF_URL: emulator.url},
+        version=1,
+        minor_version=1,
+        subentries_data=[
+            {
+                "data": conversation_subentry_data,
+                "subentry_type": "conversation",
+                "title": "Kitchen assistant",
+                "unique_id": None,
+            },
+            {
+                "data": {CONF_MODEL: TEST_MODEL},
+                "subentry_type": "ai_task_data",
+                "title": "AI task",
+                "unique_id": None,
+            },
+        ],
+    )
+    entry.add_to_hass(hass)
+    return entry
+
+
+@pytest.fixture
+async def setup_ha(hass: HomeAssistant) -> None:
+    """Load Home Assistant's core integration (needed by conversation and llm)."""
+    assert await async_setup_component(hass, "homeassistant", {})
+
+
+@pytest.fixture
+async def init_integration(
+    hass: HomeAssistant, setup_ha: None, mock_config_entry: MockConfigEntry
+) -> AsyncIterator[MockConfigEntry]:
+    """Set up the rkllm entry against the emulator; unload it (draining streams) at the end."""
+    assert await hass.config_entries.async_setup(mock_config_entry.entry_id)
+    await hass.async_block_till_done()
+    yield mock_config_entry
+    if mock_config_entry.state.recoverable:
+        await hass.config_entries.async_unload(mock_config_entry.entry_id)
+        await hass.async_block_till_done()
+
+
+@pytest.fixture
+def mock_setup_entry() -> Generator[AsyncMock]:
+    """Skip real entry setup (config-flow tests only)."""
+    with patch("custom_components.rkllm.async_setup_entry", return_value=True) as mock:
+        yield mock
