@@ -45,7 +45,10 @@ def emulator_config(models_dir: Path) -> EmulatorConfig:
 
 
 @pytest.fixture
-async def emulator(emulator_config: EmulatorConfig) -> AsyncIterator[RkllamaEmulator]:
+async def emulator(
+    emulator_config: EmulatorConfig,
+    socket_enabled: None,  # phcc blocks socket creation; connects stay limited to 127.0.0.1
+) -> AsyncIterator[RkllamaEmulator]:
     """Run a real rkllama emulator on 127.0.0.1 for one test."""
     emu = RkllamaEmulator(emulator_config)
     await emu.start()
@@ -77,6 +80,7 @@ def mock_config_entry(
         domain=DOMAIN,
         title="rkllama 127.0.0.1",
         data={CONF_URL: emulator.url},
+        unique_id=emulator.url,
         version=1,
         minor_version=1,
         subentries_data=[
@@ -110,7 +114,8 @@ async def init_integration(
 ) -> AsyncIterator[MockConfigEntry]:
     """Set up the rkllm entry against the emulator; unload it (draining streams) at the end."""
     assert await hass.config_entries.async_setup(mock_config_entry.entry_id)
-    await hass.async_block_till_done()
+    # Let the preload of "keep loaded" models finish, so tests start from a settled server.
+    await hass.async_block_till_done(wait_background_tasks=True)
     yield mock_config_entry
     if mock_config_entry.state.recoverable:
         await hass.config_entries.async_unload(mock_config_entry.entry_id)

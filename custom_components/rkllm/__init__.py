@@ -15,6 +15,7 @@ from .const import (
     FIRST_CHUNK_TIMEOUT,
     IDLE_CHUNK_TIMEOUT,
     LOAD_TIMEOUT,
+    UNLOAD_DRAIN_LIMIT,
 )
 from .coordinator import RkllmConfigEntry, RkllmDataUpdateCoordinator, RkllmRuntimeData
 from .services import async_setup_services
@@ -28,7 +29,7 @@ PLATFORMS = (
 )
 
 
-async def async_setup(hass: HomeAssistant, config: ConfigType) -> bool:
+async def async_setup(hass: HomeAssistant, config: ConfigType) -> bool:  # noqa: ARG001
     """Register the integration's actions."""
     async_setup_services(hass)
     return True
@@ -59,7 +60,7 @@ async def async_unload_entry(hass: HomeAssistant, entry: RkllmConfigEntry) -> bo
     """Unload a config entry; streams still being read are drained first."""
     unloaded = await hass.config_entries.async_unload_platforms(entry, PLATFORMS)
     if unloaded:
-        await entry.runtime_data.client.wait_drained()
+        await entry.runtime_data.client.wait_drained(UNLOAD_DRAIN_LIMIT)
     return unloaded
 
 

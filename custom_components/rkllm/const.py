@@ -20,7 +20,7 @@ DEFAULT_HOST: Final = "localhost"
 DEFAULT_PORT: Final = 8080
 DEFAULT_URL: Final = f"http://{DEFAULT_HOST}:{DEFAULT_PORT}"
 
-CONF_TOKEN: Final = "token"  # optional bearer token for a reverse proxy in front of rkllama
+CONF_TOKEN: Final = "token"  # noqa: S105 - a key name; optional bearer token for a reverse proxy in front of rkllama
 CONF_MAX_HISTORY: Final = "max_history"
 DEFAULT_MAX_HISTORY: Final = 10  # user turns kept, besides the context-window budget
 MIN_MAX_HISTORY: Final = 0
@@ -30,6 +30,8 @@ MIN_NUM_CTX: Final = 512
 MAX_NUM_CTX: Final = 131072
 CONF_TEMPERATURE: Final = "temperature"
 DEFAULT_TEMPERATURE: Final = 0.5
+MIN_TEMPERATURE: Final = 0.0
+MAX_TEMPERATURE: Final = 2.0
 CONF_KEEP_LOADED: Final = "keep_loaded"
 DEFAULT_KEEP_LOADED: Final = True
 CONF_SHOW_THINKING: Final = "show_thinking"
@@ -40,9 +42,13 @@ PROBE_TIMEOUT: Final = 10.0  # seconds, config-flow connection test
 FIRST_CHUNK_TIMEOUT: Final = 120.0  # seconds: queue wait + model load + prefill
 IDLE_CHUNK_TIMEOUT: Final = 60.0  # seconds between two streamed pieces
 LOAD_TIMEOUT: Final = 300.0  # seconds, one model load
+UNLOAD_DRAIN_LIMIT: Final = 5.0  # seconds an unload waits for abandoned answers to be read
 SERVER_IDLE_UNLOAD: Final = timedelta(minutes=30)  # upstream unloads idle models after this
 KEEP_LOADED_REFRESH: Final = timedelta(minutes=25)  # touch kept models before that happens
 MAX_SWITCH_SKIPS: Final = 3  # waiters for another model passed over before a switch is forced
 
 MAX_TOOL_ITERATIONS: Final = 10
 ANSWER_TOKEN_RESERVE: Final = 512  # tokens kept free in the context window for the answer
+
+ATTR_CONFIG_ENTRY_ID: Final = "config_entry_id"
+ATTR_MODEL: Final = "model"

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from datetime import datetime
 import time
 
@@ -87,15 +87,12 @@ class RkllmRuntimeData:
     coordinator: RkllmDataUpdateCoordinator
 
 
-
 class RkllmDataUpdateCoordinator(DataUpdateCoordinator[RkllmServerState]):
     """Poll one rkllama server and manage which models it holds."""
 
     config_entry: RkllmConfigEntry
 
-    def __init__(
-        self, hass: HomeAssistant, entry: RkllmConfigEntry, client: RkllamaClient
-    ) -> None:
+    def __init__(self, hass: HomeAssistant, entry: RkllmConfigEntry, client: RkllamaClient) -> None:
         """Create the coordinator for `entry`."""
         super().__init__(
             hass,

@@ -5,6 +5,7 @@ from __future__ import annotations
 from homeassistant.const import CONF_URL
 from homeassistant.helpers.device_registry import DeviceEntryType, DeviceInfo
 from homeassistant.helpers.update_coordinator import CoordinatorEntity
+from yarl import URL
 
 from .const import DOMAIN, MANUFACTURER
 from .coordinator import RkllmDataUpdateCoordinator
@@ -28,5 +29,6 @@ class RkllmEntity(CoordinatorEntity[RkllmDataUpdateCoordinator]):
             model=f"rkllama ({info.flavour.value} API)" if info else "rkllama",
             name=entry.title,
             sw_version=info.version if info else None,
-            configuration_url=entry.data[CONF_URL],
+            # Credentials in the URL (a reverse proxy's basic auth) must not reach the UI.
+            configuration_url=str(URL(entry.data[CONF_URL]).with_user(None)),
         )

@@ -88,18 +88,25 @@ class RkllamaClient:
 
     # -- lifecycle -------------------------------------------------------------------------
 
-    async def close(self) -> None:
+    async def close(self, drain_limit: float | None = None) -> None:
         """Finish background drains and close the session if the client created it."""
-        await self.wait_drained()
+        await self.wait_drained(drain_limit)
         if self.session is not None and self._close_session:
             await self.session.close()
             self.session = None
             self._close_session = False
 
-    async def wait_drained(self) -> None:
-        """Wait until streams abandoned by their readers have been read to the end."""
-        while self._drains:
-            await asyncio.gather(*self._drains, return_exceptions=True)
+    async def wait_drained(self, limit: float | None = None) -> None:
+        """Wait until abandoned answers are read to their end; cancel them after `limit` s."""
+        deadline = None if limit is None else time.monotonic() + limit
+        while pending := [task for task in self._drains if not task.done()]:
+            remaining = None if deadline is None else deadline - time.monotonic()
+            if remaining is not None and remaining <= 0:
+                for task in pending:
+                    task.cancel()
+                await asyncio.wait(pending)
+                return
+            await asyncio.wait(pending, timeout=remaining)
 
     async def __aenter__(self) -> Self:
         """Enter `async with`."""
@@ -492,21 +499,32 @@ class RkllamaClient:
     async def _stream(
         self, path: str, payload: JsonObject, *, legacy: bool
     ) -> AsyncIterator[ChatChunk]:
-        """POST a streaming request and translate its lines into chunks."""
+        """POST a streaming request and translate its lines into chunks.
+
+        Once sent, a request is never dropped: if the caller gives up (first-chunk timeout,
+        cancellation, an early `aclose()`), the answer is read to its end in the background.
+        """
         started = time.monotonic()
-        session = self._session()
+        sending = asyncio.get_running_loop().create_task(
+            self._session().post(
+                self._url(path),
+                json=payload,
+                headers=self._headers(),
+                timeout=self._client_timeout(),
+            ),
+            name="rkllama stream request",
+        )
         try:
             async with asyncio.timeout(self.first_chunk_timeout):
-                response = await session.post(
-                    self._url(path),
-                    json=payload,
-                    headers=self._headers(),
-                    timeout=self._client_timeout(),
-                )
+                response = await asyncio.shield(sending)
         except TimeoutError as err:
+            self._drain_later(sending)
             raise RkllamaTimeoutError(
                 f"no answer within {self.first_chunk_timeout:.0f} s from {self.base_url}{path}"
             ) from err
+        except asyncio.CancelledError:
+            self._drain_later(sending)
+            raise
         except (aiohttp.ClientError, socket.gaierror, OSError) as err:
             raise RkllamaConnectionError(f"cannot reach {self.base_url}: {err}") from err
 
@@ -514,6 +532,7 @@ class RkllamaClient:
         try:
             if response.status != HTTPStatus.OK:
                 body = await read_bounded(response, DEFAULT_MAX_BODY_BYTES)
+                finished = True
                 raise self._status_error(response.status, body, f"POST {path}")
             translate: _OllamaStream | _LegacyStream = (
                 _LegacyStream() if legacy else _OllamaStream()
@@ -542,8 +561,10 @@ class RkllamaClient:
                     f"the stream from {self.base_url}{path} ended before its final chunk"
                 )
             yield ChatChunk(done=True, stats=translate.stats(started, first_at or started))
+        except RkllamaMalformedResponseError:
+            finished = True  # not an rkllama stream: nothing to protect, close it
+            raise
         except TimeoutError as err:
-            finished = True  # a timed-out stream is dead anyway
             raise RkllamaTimeoutError(
                 f"no data within the time limit from {self.base_url}{path}"
             ) from err
@@ -558,18 +579,33 @@ class RkllamaClient:
             else:
                 self._drain_later(response)
 
-    def _drain_later(self, response: aiohttp.ClientResponse) -> None:
-        """Read an abandoned stream to its end in the background, then release it."""
+    def _drain_later(
+        self, pending: aiohttp.ClientResponse | asyncio.Task[aiohttp.ClientResponse]
+    ) -> None:
+        """Read an abandoned answer to its end in the background, then release it.
+
+        Upstream rkllama kills a model's worker when its client disconnects mid-answer, and
+        the model then hangs for up to a minute; reading on keeps it healthy. The drain waits
+        as long as a model load may take for the headers, then `idle_timeout` per read.
+        """
 
         async def drain() -> None:
+            response: aiohttp.ClientResponse | None = None
             try:
-                async with asyncio.timeout(self.first_chunk_timeout):
-                    while await response.content.readany():
-                        pass
+                if isinstance(pending, asyncio.Task):
+                    async with asyncio.timeout(self.load_timeout):
+                        response = await pending
+                else:
+                    response = pending
+                while True:
+                    async with asyncio.timeout(self.idle_timeout):
+                        if not await response.content.readany():
+                            break
             except (TimeoutError, aiohttp.ClientError, OSError) as err:
-                _LOGGER.debug("Draining an abandoned stream from %s ended: %s", self.base_url, err)
+                _LOGGER.debug("Draining an abandoned answer from %s ended: %s", self.base_url, err)
             finally:
-                response.release()
+                if response is not None:
+                    response.release()
 
         task = asyncio.get_running_loop().create_task(drain(), name="rkllama stream drain")
         self._drains.add(task)

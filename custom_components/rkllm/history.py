@@ -1,0 +1,109 @@
+"""Fit a conversation into the model's context window, dropping the oldest turns first."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+import json
+
+from homeassistant.core import HomeAssistant
+
+from .api import ChatMessage, MessageRole
+from .tokenizer import TokenCounter
+
+MESSAGE_OVERHEAD_TOKENS = 5  # ChatML: <|im_start|>, role, newline, <|im_end|>, newline
+GENERATION_PROMPT_TOKENS = 3  # <|im_start|>assistant\n
+
+
+class ContextTooSmallError(Exception):
+    """The fixed part of the prompt alone does not fit into the context window."""
+
+    def __init__(self, needed: int, available: int) -> None:
+        """Keep the numbers for the message."""
+        super().__init__(
+            f"the prompt needs {needed} tokens but the window leaves {available} "
+            "(context size minus the answer reserve)"
+        )
+        self.needed = needed
+        self.available = available
+
+
+@dataclass(frozen=True, slots=True)
+class FittedPrompt:
+    """The messages to send and what they cost."""
+
+    messages: list[ChatMessage]
+    tokens: int
+    dropped_turns: int
+
+
+def message_text(message: ChatMessage) -> str:
+    """Return the text of a message that counts against the window."""
+    calls = "".join(
+        json.dumps({"name": call.name, "arguments": call.arguments}, ensure_ascii=False)
+        for call in message.tool_calls
+    )
+    return message.content + calls
+
+
+def group_turns(messages: Sequence[ChatMessage]) -> list[list[int]]:
+    """Return the indices of messages (no system) grouped into turns, each from a user message.
+
+    A turn keeps an assistant's tool calls together with their results.
+    """
+    turns: list[list[int]] = []
+    for index, message in enumerate(messages):
+        if message.role is MessageRole.USER or not turns:
+            turns.append([index])
+        else:
+            turns[-1].append(index)
+    return turns
+
+
+async def async_fit_history(
+    hass: HomeAssistant,
+    counter: TokenCounter,
+    system: ChatMessage | None,
+    messages: Sequence[ChatMessage],
+    *,
+    context_window: int,
+    answer_reserve: int,
+    max_history: int,
+) -> FittedPrompt:
+    """Return system + as many recent turns as fit; the current turn is always kept.
+
+    At most `max_history` earlier user turns are kept. Whole turns are dropped, oldest first,
+    so an assistant tool call is never separated from its results.
+
+    Raises:
+        ContextTooSmallError: system prompt + current turn + answer reserve exceed the window.
+
+    """
+    texts = [message_text(m) for m in messages]
+    if system is not None:
+        texts.append(message_text(system))
+    counts = await counter.async_count_many(hass, texts)
+    cost = [count + MESSAGE_OVERHEAD_TOKENS for count in counts]
+
+    turns = group_turns(messages)
+    current = turns[-1] if turns else []
+    available = context_window - answer_reserve
+    used = GENERATION_PROMPT_TOKENS + sum(cost[i] for i in current)
+    if system is not None:
+        used += cost[-1]
+    if used > available:
+        raise ContextTooSmallError(used, available)
+
+    earlier = turns[:-1]
+    candidates = earlier[len(earlier) - max_history :] if max_history > 0 else []
+    kept: list[list[int]] = []
+    for turn in reversed(candidates):
+        turn_cost = sum(cost[i] for i in turn)
+        if used + turn_cost > available:
+            break
+        kept.insert(0, turn)
+        used += turn_cost
+    chosen = [messages[i] for turn in [*kept, current] for i in turn]
+    return FittedPrompt(
+        ([system] if system is not None else []) + chosen, used, len(earlier) - len(kept)
+    )

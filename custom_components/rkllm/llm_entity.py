@@ -1,0 +1,462 @@
+"""Shared base of the rkllm agents: chat log → compact prompt → rkllama stream → chat log.
+
+No `tools` are sent to the server: upstream rkllama holds back the first 100 pieces of a
+tool-enabled stream while it looks for a tool call. The tools are described in the system
+prompt instead, and `<tool_call>` blocks are read from the live stream here, so plain answer
+text is spoken from its first piece.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncGenerator, AsyncIterator
+from dataclasses import dataclass, field
+import logging
+from typing import Any
+
+from homeassistant.components import conversation
+from homeassistant.config_entries import ConfigSubentry
+from homeassistant.const import CONF_MODEL
+from homeassistant.exceptions import HomeAssistantError
+from homeassistant.helpers import device_registry as dr, floor_registry as fr, llm
+from homeassistant.helpers.entity import Entity
+
+from .api import (
+    ApiFlavour,
+    ChatChunk,
+    ChatMessage,
+    ChatOptions,
+    GenerationStats,
+    JsonValue,
+    MessageRole,
+    RkllamaBusyError,
+    RkllamaConnectionError,
+    RkllamaError,
+    RkllamaMalformedResponseError,
+    RkllamaModelLoadError,
+    RkllamaModelNotFoundError,
+    RkllamaTimeoutError,
+)
+from .const import (
+    ANSWER_TOKEN_RESERVE,
+    CONF_MAX_HISTORY,
+    CONF_NUM_CTX,
+    CONF_SHOW_THINKING,
+    CONF_TEMPERATURE,
+    DEFAULT_MAX_HISTORY,
+    DEFAULT_SHOW_THINKING,
+    DEFAULT_TEMPERATURE,
+    DOMAIN,
+    MANUFACTURER,
+    MAX_TOOL_ITERATIONS,
+)
+from .coordinator import RkllmConfigEntry, RkllmDataUpdateCoordinator
+from .history import ContextTooSmallError, async_fit_history
+from .models import ModelProfile
+from .prompt import (
+    build_system_text,
+    compact_api_prompt,
+    convert_content,
+    split_system_prompt,
+)
+from .stream_parser import (
+    ParserFactory,
+    StreamParser,
+    TextPart,
+    ToolCallPart,
+    async_get_parser_factory,
+)
+from .tokenizer import TokenCounter, async_get_tokenizer_cache
+from .tool_format import (
+    DROPPED_PARAMETERS,
+    ToolCallError,
+    ToolSpec,
+    compact_tools,
+    fallback_tool_block,
+    parse_tool_call,
+)
+
+_LOGGER = logging.getLogger(__name__)
+
+PARTIAL_MARK = " …"  # appended to an answer cut short by an error
+TOOL_CALL_RETRIES = 1  # corrective retries after a tool call that cannot be used
+
+
+class TurnError(HomeAssistantError):
+    """A turn ended early with a translated error."""
+
+    kept_partial: bool = False
+    """The chat log holds the part of the answer that was streamed (marked with `…`)."""
+
+
+@dataclass(slots=True)
+class _Generation:
+    """What one request to the server produced."""
+
+    text: str = ""
+    """Answer text sent to the chat log."""
+    calls: int = 0
+    """Usable tool calls sent to the chat log."""
+    bad_calls: list[tuple[str, str]] = field(default_factory=list)
+    """Unusable tool calls: (raw text, reason)."""
+    received: bool = False
+    """The server sent at least one chunk."""
+    stats: GenerationStats | None = None
+    error: RkllamaError | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class _TurnSetup:
+    """Everything fixed for one turn."""
+
+    server_model: str
+    profile: ModelProfile
+    counter: TokenCounter
+    factory: ParserFactory
+    tools: list[ToolSpec]
+    system: ChatMessage
+    time_notes: bool
+    options: ChatOptions
+    context_window: int
+    max_history: int
+    show_thinking: bool
+
+
+class RkllmLLMEntity(Entity):
+    """An agent (conversation or AI task) backed by a model on the rkllama server."""
+
+    _attr_has_entity_name = True
+    _attr_name = None
+
+    def __init__(self, entry: RkllmConfigEntry, subentry: ConfigSubentry) -> None:
+        """Create the agent of one subentry, as its own service device."""
+        self.entry = entry
+        self.subentry = subentry
+        self._attr_unique_id = subentry.subentry_id
+        model, _, tag = str(subentry.data.get(CONF_MODEL, "")).partition(":")
+        self._attr_device_info = dr.DeviceInfo(
+            identifiers={(DOMAIN, subentry.subentry_id)},
+            name=subentry.title,
+            manufacturer=MANUFACTURER,
+            model=model or None,
+            sw_version=tag or None,
+            entry_type=dr.DeviceEntryType.SERVICE,
+        )
+
+    @property
+    def _coordinator(self) -> RkllmDataUpdateCoordinator:
+        return self.entry.runtime_data.coordinator
+
+    @property
+    def _settings(self) -> dict[str, Any]:
+        return {**self.entry.data, **self.subentry.data}
+
+    async def async_added_to_hass(self) -> None:
+        """Warm up the response parser and the tokenizer in the background."""
+        await super().async_added_to_hass()
+        self.entry.async_create_background_task(
+            self.hass, self._async_warm_up(), f"{DOMAIN} warm up {self.entity_id}"
+        )
+
+    async def _async_warm_up(self) -> None:
+        """Import transformers and load the model's tokenizer before the first turn."""
+        await async_get_parser_factory(self.hass)
+        profile = await self._coordinator.async_profile(self._settings[CONF_MODEL])
+        await async_get_tokenizer_cache(self.hass).async_get(profile)
+
+    # -- the turn --------------------------------------------------------------------------
+
+    async def _async_handle_chat_log(
+        self,
+        chat_log: conversation.ChatLog,
+        *,
+        response_format: JsonValue = None,
+        format_instruction: str | None = None,
+    ) -> None:
+        """Generate the answer to the chat log, running tools in between (bounded).
+
+        Raises:
+            TurnError: the server failed, or the prompt does not fit the context window.
+
+        """
+        setup = await self._async_setup_turn(chat_log, format_instruction)
+        retries = TOOL_CALL_RETRIES
+        correction: list[ChatMessage] = []
+        for _iteration in range(MAX_TOOL_ITERATIONS):
+            messages = await self._async_fit(chat_log, setup)
+            result = await self._async_generate(
+                chat_log, setup, messages + correction, response_format
+            )
+            correction = []
+            if result.error is not None:
+                raise self._turn_error(chat_log, result)
+            if result.bad_calls and not result.calls:
+                raw, reason = result.bad_calls[0]
+                if retries > 0:
+                    retries -= 1
+                    _LOGGER.debug("Unusable tool call (%s), asking again", reason)
+                    correction = _correction(raw, reason, chat_log)
+                    continue
+                self._add_failure(chat_log, reason)
+                return
+            if not chat_log.unresponded_tool_results:
+                return
+
+    async def _async_setup_turn(
+        self, chat_log: conversation.ChatLog, format_instruction: str | None
+    ) -> _TurnSetup:
+        """Resolve the model and build the turn's system prompt."""
+        settings = self._settings
+        coordinator = self._coordinator
+        choice = str(settings[CONF_MODEL])
+        server_model = coordinator.server_model(choice)
+        profile = await coordinator.async_profile(choice)
+        counter = await async_get_tokenizer_cache(self.hass).async_get(profile)
+        factory = await async_get_parser_factory(self.hass)
+        api = chat_log.llm_api
+        tools: list[ToolSpec] = []
+        if api is not None:
+            drop = set(DROPPED_PARAMETERS)
+            if not any(True for _ in fr.async_get(self.hass).async_list_floors()):
+                drop.add("floor")
+            tools = compact_tools(api.tools, api.custom_serializer, drop=drop)
+        system_content = chat_log.content[0]
+        parts = split_system_prompt(
+            system_content.content
+            if isinstance(system_content, conversation.SystemContent)
+            else "",
+            api.api_prompt if api else None,
+            chat_log.extra_system_prompt,
+        )
+        api_text = compact_api_prompt(parts.api_prompt, tools) if parts.api_prompt else ""
+        if format_instruction:
+            api_text = f"{api_text}\n{format_instruction}".strip()
+        block: str | None = None
+        if tools:
+            block = await counter.async_render_tool_block(
+                self.hass, [tool.as_template_tool() for tool in tools]
+            )
+            block = block or fallback_tool_block(tools)
+        system = ChatMessage(MessageRole.SYSTEM, build_system_text(parts, api_text, block))
+        context_window = int(settings.get(CONF_NUM_CTX) or profile.context_length)
+        return _TurnSetup(
+            server_model=server_model,
+            profile=profile,
+            counter=counter,
+            factory=factory,
+            tools=tools,
+            system=system,
+            time_notes=parts.time_in_prompt,
+            options=ChatOptions(
+                temperature=float(settings.get(CONF_TEMPERATURE, DEFAULT_TEMPERATURE)),
+                num_ctx=context_window,
+            ),
+            context_window=context_window,
+            max_history=int(settings.get(CONF_MAX_HISTORY, DEFAULT_MAX_HISTORY)),
+            show_thinking=bool(settings.get(CONF_SHOW_THINKING, DEFAULT_SHOW_THINKING)),
+        )
+
+    async def _async_fit(
+        self, chat_log: conversation.ChatLog, setup: _TurnSetup
+    ) -> list[ChatMessage]:
+        """Return the request messages, trimmed to the context window."""
+        history = [
+            message
+            for content in chat_log.content
+            if (message := convert_content(content, time_notes=setup.time_notes)) is not None
+        ]
+        try:
+            fitted = await async_fit_history(
+                self.hass,
+                setup.counter,
+                setup.system,
+                history,
+                context_window=setup.context_window,
+                answer_reserve=ANSWER_TOKEN_RESERVE,
+                max_history=setup.max_history,
+            )
+        except ContextTooSmallError as err:
+            raise TurnError(
+                translation_domain=DOMAIN,
+                translation_key="context_too_small",
+                translation_placeholders={"error": str(err)},
+            ) from err
+        _LOGGER.debug(
+            "Prompt for %s: %s messages, %s tokens (%s), %s earlier turns dropped",
+            setup.server_model,
+            len(fitted.messages),
+            fitted.tokens,
+            "counted" if setup.counter.exact else "estimated",
+            fitted.dropped_turns,
+        )
+        return fitted.messages
+
+    async def _async_generate(
+        self,
+        chat_log: conversation.ChatLog,
+        setup: _TurnSetup,
+        messages: list[ChatMessage],
+        response_format: JsonValue,
+    ) -> _Generation:
+        """Stream one answer of the model into the chat log."""
+        result = _Generation()
+        coordinator = self._coordinator
+        try:
+            async with coordinator.model_residency.use(setup.server_model):
+                stream = coordinator.client.chat(
+                    messages,
+                    model=setup.server_model,
+                    options=setup.options,
+                    response_format=response_format,
+                )
+                async for _content in chat_log.async_add_delta_content_stream(
+                    self.entity_id, self._deltas(stream, setup, result)
+                ):
+                    pass
+        except RkllamaError as err:  # loading the model failed before the stream began
+            result.error = err
+        if result.stats is not None:
+            coordinator.async_record_inference(setup.server_model, result.stats)
+        if isinstance(result.error, RkllamaConnectionError) and not isinstance(
+            result.error, RkllamaTimeoutError
+        ):
+            coordinator.last_update_success = False
+            coordinator.async_update_listeners()
+        return result
+
+    async def _deltas(
+        self, stream: AsyncIterator[ChatChunk], setup: _TurnSetup, result: _Generation
+    ) -> AsyncGenerator[conversation.AssistantContentDeltaDict]:
+        """Turn the server's chunks into chat-log deltas as soon as they are known."""
+        parser = StreamParser(
+            setup.factory, reasoning=setup.profile.reasoning, tools=bool(setup.tools)
+        )
+        names = [tool.name for tool in setup.tools]
+        yield {"role": "assistant"}
+        try:
+            async for chunk in stream:
+                result.received = True
+                if chunk.thinking and setup.show_thinking:
+                    yield {"thinking_content": chunk.thinking}
+                for part in parser.feed(chunk.content):
+                    if (delta := self._delta(part, names, setup, result)) is not None:
+                        yield delta
+                for call in chunk.tool_calls:
+                    structured = {"name": call.name, "arguments": call.arguments}
+                    if (delta := self._call_delta(structured, names, result)) is not None:
+                        yield delta
+                if chunk.stats is not None:
+                    result.stats = chunk.stats
+        except RkllamaError as err:
+            result.error = err
+            for part in parser.finish():
+                if isinstance(part, TextPart) and part.kind == "content":
+                    result.text += part.text
+                    yield {"content": part.text}
+            if result.text:
+                yield {"content": PARTIAL_MARK}
+            return
+        for part in parser.finish():
+            if (delta := self._delta(part, names, setup, result)) is not None:
+                yield delta
+
+    def _delta(
+        self,
+        part: TextPart | ToolCallPart,
+        names: list[str],
+        setup: _TurnSetup,
+        result: _Generation,
+    ) -> conversation.AssistantContentDeltaDict | None:
+        if isinstance(part, ToolCallPart):
+            return self._call_delta(part.raw, names, result)
+        if part.kind == "thinking":
+            return {"thinking_content": part.text} if setup.show_thinking else None
+        result.text += part.text
+        return {"content": part.text}
+
+    @staticmethod
+    def _call_delta(
+        raw: str | dict[str, Any], names: list[str], result: _Generation
+    ) -> conversation.AssistantContentDeltaDict | None:
+        try:
+            call = parse_tool_call(raw, names)
+        except ToolCallError as err:
+            result.bad_calls.append((raw if isinstance(raw, str) else str(raw), str(err)))
+            return None
+        result.calls += 1
+        return {"tool_calls": [llm.ToolInput(tool_name=call.name, tool_args=call.arguments)]}
+
+    # -- endings ---------------------------------------------------------------------------
+
+    def _turn_error(self, chat_log: conversation.ChatLog, result: _Generation) -> TurnError:
+        """Return the translated error for a failed generation."""
+        err = result.error
+        assert err is not None  # noqa: S101 - only called with an error
+        key = _error_key(err, mid_answer=result.received)
+        _LOGGER.warning("Answer of %s failed: %s", self.entity_id, err)
+        error = TurnError(
+            translation_domain=DOMAIN,
+            translation_key=key,
+            translation_placeholders={"error": str(err)},
+        )
+        last = chat_log.content[-1]
+        error.kept_partial = (
+            bool(result.text)
+            and isinstance(last, conversation.AssistantContent)
+            and (last.content or "").endswith(PARTIAL_MARK)
+        )
+        return error
+
+    def _add_failure(self, chat_log: conversation.ChatLog, reason: str) -> None:
+        """End the turn with an honest spoken failure after unusable tool calls."""
+        message = str(
+            HomeAssistantError(
+                translation_domain=DOMAIN,
+                translation_key="tool_call_failed",
+                translation_placeholders={"error": reason},
+            )
+        )
+        _LOGGER.debug("Giving up on the tool call: %s", reason)
+        chat_log.async_add_assistant_content_without_tools(
+            conversation.AssistantContent(agent_id=self.entity_id, content=f"{message}.")
+        )
+
+    @property
+    def _flavour(self) -> ApiFlavour | None:
+        info = self._coordinator.server_info
+        return info.flavour if info else None
+
+
+def _correction(raw: str, reason: str, chat_log: conversation.ChatLog) -> list[ChatMessage]:
+    """Return the messages that show the model its unusable tool call and ask again."""
+    request = next(
+        (c.content for c in reversed(chat_log.content) if isinstance(c, conversation.UserContent)),
+        "",
+    )
+    return [
+        ChatMessage(MessageRole.ASSISTANT, f"<tool_call>\n{raw.strip()}\n</tool_call>"),
+        ChatMessage(
+            MessageRole.USER,
+            f'That tool call could not be used: {reason}. The request was: "{request}". '
+            "Call one of the listed tools with valid JSON inside <tool_call></tool_call>, "
+            "or answer without a tool.",
+        ),
+    ]
+
+
+def _error_key(err: RkllamaError, *, mid_answer: bool) -> str:
+    """Return the translation key of a client error."""
+    if isinstance(err, RkllamaTimeoutError):
+        key = "timeout"
+    elif isinstance(err, RkllamaConnectionError):
+        key = "connection_dropped" if mid_answer else "cannot_connect"
+    elif isinstance(err, RkllamaModelNotFoundError):
+        key = "model_not_found"
+    elif isinstance(err, RkllamaModelLoadError):
+        key = "model_load_failed"
+    elif isinstance(err, RkllamaBusyError):
+        key = "server_busy"
+    elif isinstance(err, RkllamaMalformedResponseError):
+        key = "invalid_response"
+    else:
+        key = "server_error"
+    return key

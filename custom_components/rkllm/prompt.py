@@ -1,0 +1,218 @@
+"""A compact, prefix-stable prompt built from Home Assistant's chat log.
+
+Layout of the system message, static parts only, so that one turn's prompt is a byte-identical
+prefix of the next turn's (rkllama keys its prompt cache on the first system + user messages):
+
+1. the agent's instructions (the rendered prompt template);
+2. the LLM API prompt, compacted: HA's long live-context and device-control guidance become
+   two short sentences, and the YAML listing of exposed entities becomes one line per area
+   (`Kitchen: light (Ceiling Light, Counter Light/Cooking light), switch (Kettle)`);
+3. the extra system prompt, if any;
+4. the tool block, in the model's own format (its chat template) or a compact Qwen-style one.
+
+What changes per turn goes into the user messages: HA puts the current time into the system
+prompt when no GetDateTime tool is offered; here each user message carries the time it was
+written (from its `created` stamp, so it renders the same in every later turn).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+import json
+import re
+from typing import Any
+
+from homeassistant.components import conversation
+from homeassistant.exceptions import HomeAssistantError
+from homeassistant.util import dt as dt_util
+from homeassistant.util.yaml import parse_yaml
+
+from .api import ChatMessage, MessageRole, ToolCall
+from .tool_format import ToolSpec
+
+try:
+    from homeassistant.components.homeassistant.llm import (
+        DYNAMIC_CONTEXT_PROMPT as _HA_LIVE_CONTEXT_TEXT,
+    )
+    from homeassistant.components.intent.llm import (
+        DEVICE_CONTROL_TOOL_USAGE_PROMPT as _HA_DEVICE_CONTROL_TEXT,
+    )
+except ImportError:  # pragma: no cover - a later HA moved them; its text is then kept as is
+    _HA_LIVE_CONTEXT_TEXT = "\x00"
+    _HA_DEVICE_CONTROL_TEXT = "\x00"
+
+_HA_STATIC_HEADER = "Static Context: An overview of the areas and the devices in this smart home:"
+# Sentences of HA's intent prompt (2026.10, inline there) and their short forms.
+_HA_SENTENCES = (
+    (
+        (
+            "When a user asks to turn on all devices of a specific type, ask the user to "
+            "specify an area, unless there is only one device of that type."
+        ),
+        "For all devices of a type, ask which area, unless there is only one.",
+    ),
+    ("This device is not able to start timers.", "This device cannot start timers."),
+)
+_DATE_TIME_SENTENCE = re.compile(
+    r"Current time is \d{1,2}:\d{2}:\d{2}\. Today's date is \d{4}-\d{2}-\d{2}\.\n?"
+)
+NO_AREA = "No area"
+
+
+@dataclass(frozen=True, slots=True)
+class SystemParts:
+    """HA's system prompt taken apart."""
+
+    instructions: str
+    api_prompt: str
+    extra: str
+    time_in_prompt: bool
+    """HA put the current time into the system prompt (no GetDateTime tool)."""
+
+
+def split_system_prompt(
+    text: str, api_prompt: str | None, extra_system_prompt: str | None
+) -> SystemParts:
+    """Take HA's joined system prompt apart into instructions, API prompt and extra prompt."""
+    text, removed = _DATE_TIME_SENTENCE.subn("", text)
+    extra = ""
+    if extra_system_prompt and (at := text.rfind(extra_system_prompt)) != -1:
+        extra = extra_system_prompt
+        text = text[:at] + text[at + len(extra_system_prompt) :]
+    api = ""
+    if api_prompt and (at := text.find(api_prompt)) != -1:
+        api = api_prompt
+        text = text[:at] + text[at + len(api_prompt) :]
+    return SystemParts(text.strip("\n"), api.strip("\n"), extra.strip("\n"), removed > 0)
+
+
+def compact_api_prompt(api_prompt: str, tools: Sequence[ToolSpec]) -> str:
+    """Replace HA's long Assist guidance and YAML entity listing by compact equivalents."""
+    names = [tool.name for tool in tools]
+    text = api_prompt
+    if _HA_LIVE_CONTEXT_TEXT in text:
+        live = _tool_named(names, "GetLiveContext")
+        text = text.replace(
+            _HA_LIVE_CONTEXT_TEXT,
+            f"For current states or values call {live}.\n" if live else "",
+        )
+    text, locks = _compact_entity_listing(text)
+    if _HA_DEVICE_CONTROL_TEXT in text:
+        control = "Control devices by name or area, plus domain."
+        if locks:
+            turn_on = _tool_named(names, "HassTurnOn") or "HassTurnOn"
+            turn_off = _tool_named(names, "HassTurnOff") or "HassTurnOff"
+            control += f" {turn_on} locks, {turn_off} unlocks."
+        text = text.replace(_HA_DEVICE_CONTROL_TEXT, control)
+    for long, short in _HA_SENTENCES:
+        text = text.replace(long, short)
+    return text
+
+
+def _tool_named(names: Iterable[str], suffix: str) -> str | None:
+    return next((name for name in names if name.rsplit("__", 1)[-1] == suffix), None)
+
+
+def _compact_entity_listing(text: str) -> tuple[str, bool]:
+    """Rewrite HA's YAML listing of exposed entities as one line per area.
+
+    Returns the text and whether a lock is exposed.
+    """
+    start = text.find(_HA_STATIC_HEADER)
+    if start == -1:
+        return text, True
+    body_start = start + len(_HA_STATIC_HEADER) + 1
+    lines = text[body_start:].split("\n")
+    count = 0
+    while count < len(lines) and lines[count].startswith(("- ", "  ")):
+        count += 1
+    yaml_text = "\n".join(lines[:count])
+    try:
+        entities = parse_yaml(yaml_text)
+    except HomeAssistantError:
+        return text, True
+    if not isinstance(entities, list) or not entities:
+        return text, True
+    entries = [e for e in entities if isinstance(e, dict)]
+    listing = entity_listing(entries)
+    rest = "\n".join(lines[count:])
+    locks = any(e.get("domain") == "lock" for e in entries)
+    return text[:start] + listing + ("\n" + rest if rest.strip() else ""), locks
+
+
+def entity_listing(entities: Iterable[dict[str, Any]]) -> str:
+    """Return exposed entities as `Area: domain (name/alias, name)` lines, sorted stably."""
+    areas: dict[str, dict[str, list[str]]] = {}
+    for entity in entities:
+        area = "/".join(_split_names(entity.get("areas"))) or NO_AREA
+        domain = str(entity.get("domain") or "entity")
+        names = "/".join(_split_names(entity.get("names")))
+        if names:
+            areas.setdefault(area, {}).setdefault(domain, []).append(names)
+    lines = ["Devices (area: domain (names)):"]
+    for area in sorted(areas, key=lambda a: (a == NO_AREA, a.casefold(), a)):
+        groups = areas[area]
+        described = ", ".join(
+            f"{domain} ({', '.join(sorted(groups[domain], key=lambda n: (n.casefold(), n)))})"
+            for domain in sorted(groups)
+        )
+        lines.append(f"{area}: {described}")
+    return "\n".join(lines)
+
+
+def _split_names(value: Any) -> list[str]:
+    if not isinstance(value, str):
+        return []
+    return [part.strip() for part in value.split(", ") if part.strip()]
+
+
+def build_system_text(parts: SystemParts, api_text: str, tool_block: str | None) -> str:
+    """Join the static parts of the system message; the tool block goes last."""
+    text = "\n".join(part for part in (parts.instructions, api_text, parts.extra) if part)
+    if tool_block:
+        text += tool_block if tool_block.startswith("\n") else "\n\n" + tool_block
+    return text
+
+
+def time_note(content: conversation.UserContent) -> str:
+    """Return the time a user message was written, as HA would tell it, to minute precision."""
+    local = dt_util.as_local(content.created)
+    return f"(Current time {local:%H:%M}, {local:%A} {local:%Y-%m-%d}.)"
+
+
+def convert_content(content: conversation.Content, *, time_notes: bool) -> ChatMessage | None:
+    """Return the request message for one chat-log entry (None for the system entry)."""
+    if isinstance(content, conversation.SystemContent):
+        return None
+    if isinstance(content, conversation.UserContent):
+        text = content.content
+        if time_notes:
+            text = f"{text}\n{time_note(content)}"
+        return ChatMessage(MessageRole.USER, text)
+    if isinstance(content, conversation.AssistantContent):
+        calls = tuple(
+            ToolCall(name=call.tool_name, arguments=dict(call.tool_args))
+            for call in content.tool_calls or ()
+        )
+        return ChatMessage(MessageRole.ASSISTANT, content.content or "", tool_calls=calls)
+    if isinstance(content, conversation.ToolResultContent):
+        data: Any = compact_json(content.result.data)
+        if content.result.error and isinstance(data, dict):
+            data = {"error": True, **data} if "error" not in data else data
+        return ChatMessage(
+            MessageRole.TOOL,
+            json.dumps(data, ensure_ascii=False, separators=(",", ":"), default=str),
+            tool_name=content.tool_name,
+        )
+    raise TypeError(f"Unexpected content type: {type(content)}")
+
+
+def compact_json(value: Any) -> Any:
+    """Return `value` without empty strings, lists, objects and nulls (tool results)."""
+    if isinstance(value, dict):
+        items = ((str(k), compact_json(v)) for k, v in value.items())
+        return {k: v for k, v in items if v not in (None, "", [], {})}
+    if isinstance(value, list | tuple):
+        return [compact_json(v) for v in value if v not in (None, "", [], {})]
+    return value

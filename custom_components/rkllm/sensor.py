@@ -1,0 +1,141 @@
+"""Sensors of the rkllama server: resident models and figures of the last answer."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import override
+
+from homeassistant.components.sensor import (
+    SensorDeviceClass,
+    SensorEntity,
+    SensorEntityDescription,
+    SensorStateClass,
+)
+from homeassistant.const import EntityCategory, UnitOfTime
+from homeassistant.core import HomeAssistant
+from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
+from homeassistant.helpers.typing import StateType
+
+from .coordinator import RkllmConfigEntry, RkllmDataUpdateCoordinator, RkllmServerState
+from .entity import RkllmEntity
+
+# Coordinator is used to centralize the data updates
+PARALLEL_UPDATES = 0
+
+NO_MODEL = "none"
+MAX_STATE_LENGTH = 255
+UNIT_TOKENS = "tokens"
+UNIT_TOKENS_PER_SECOND = "tok/s"
+
+
+@dataclass(frozen=True, kw_only=True)
+class RkllmSensorEntityDescription(SensorEntityDescription):
+    """Describes one sensor of the rkllama server."""
+
+    value_fn: Callable[[RkllmServerState], StateType]
+
+
+def _loaded_models(state: RkllmServerState) -> str:
+    """Return the resident models, comma-joined, or "none"."""
+    text = ", ".join(state.loaded_names) or NO_MODEL
+    if len(text) > MAX_STATE_LENGTH:
+        text = text[: MAX_STATE_LENGTH - 1] + "…"
+    return text
+
+
+SENSORS: tuple[RkllmSensorEntityDescription, ...] = (
+    RkllmSensorEntityDescription(
+        key="loaded_model",
+        translation_key="loaded_model",
+        value_fn=_loaded_models,
+    ),
+    RkllmSensorEntityDescription(
+        key="tokens_per_second",
+        translation_key="tokens_per_second",
+        native_unit_of_measurement=UNIT_TOKENS_PER_SECOND,
+        state_class=SensorStateClass.MEASUREMENT,
+        suggested_display_precision=1,
+        value_fn=lambda state: (
+            state.last_inference.tokens_per_second if state.last_inference else None
+        ),
+    ),
+    RkllmSensorEntityDescription(
+        key="time_to_first_token",
+        translation_key="time_to_first_token",
+        native_unit_of_measurement=UnitOfTime.MILLISECONDS,
+        device_class=SensorDeviceClass.DURATION,
+        state_class=SensorStateClass.MEASUREMENT,
+        suggested_display_precision=0,
+        value_fn=lambda state: (
+            round(state.last_inference.time_to_first_token * 1000, 1)
+            if state.last_inference
+            else None
+        ),
+    ),
+    RkllmSensorEntityDescription(
+        key="prompt_tokens",
+        translation_key="prompt_tokens",
+        native_unit_of_measurement=UNIT_TOKENS,
+        state_class=SensorStateClass.MEASUREMENT,
+        value_fn=lambda state: state.last_inference.prompt_tokens if state.last_inference else None,
+    ),
+    RkllmSensorEntityDescription(
+        key="completion_tokens",
+        translation_key="completion_tokens",
+        native_unit_of_measurement=UNIT_TOKENS,
+        state_class=SensorStateClass.MEASUREMENT,
+        value_fn=lambda state: (
+            state.last_inference.completion_tokens if state.last_inference else None
+        ),
+    ),
+    RkllmSensorEntityDescription(
+        key="response_time",
+        translation_key="response_time",
+        native_unit_of_measurement=UnitOfTime.SECONDS,
+        device_class=SensorDeviceClass.DURATION,
+        state_class=SensorStateClass.MEASUREMENT,
+        suggested_display_precision=2,
+        value_fn=lambda state: (
+            round(state.last_inference.response_time, 3) if state.last_inference else None
+        ),
+    ),
+    RkllmSensorEntityDescription(
+        key="available_models",
+        translation_key="available_models",
+        state_class=SensorStateClass.MEASUREMENT,
+        entity_category=EntityCategory.DIAGNOSTIC,
+        value_fn=lambda state: len(state.models),
+    ),
+)
+
+
+async def async_setup_entry(
+    hass: HomeAssistant,  # noqa: ARG001 - Home Assistant's platform signature
+    entry: RkllmConfigEntry,
+    async_add_entities: AddConfigEntryEntitiesCallback,
+) -> None:
+    """Add the server's sensors."""
+    coordinator = entry.runtime_data.coordinator
+    async_add_entities(RkllmSensor(coordinator, description) for description in SENSORS)
+
+
+class RkllmSensor(RkllmEntity, SensorEntity):
+    """One figure of the rkllama server."""
+
+    entity_description: RkllmSensorEntityDescription
+
+    def __init__(
+        self,
+        coordinator: RkllmDataUpdateCoordinator,
+        description: RkllmSensorEntityDescription,
+    ) -> None:
+        """Describe the sensor and attach it to the server's device."""
+        super().__init__(coordinator, description.key)
+        self.entity_description = description
+
+    @property
+    @override
+    def native_value(self) -> StateType:
+        """Return the sensor's value from the coordinator's data."""
+        return self.entity_description.value_fn(self.coordinator.data)

@@ -1,0 +1,120 @@
+"""Actions of rkllm: load a model onto the NPU, or unload it."""
+
+from __future__ import annotations
+
+from homeassistant.config_entries import ConfigEntryState
+from homeassistant.core import HomeAssistant, ServiceCall, callback
+from homeassistant.exceptions import HomeAssistantError, ServiceValidationError
+from homeassistant.helpers import config_validation as cv
+import probatio
+
+from .api import (
+    RkllamaBusyError,
+    RkllamaConnectionError,
+    RkllamaError,
+    RkllamaMalformedResponseError,
+    RkllamaModelLoadError,
+    RkllamaModelNotFoundError,
+    RkllamaTimeoutError,
+)
+from .const import ATTR_CONFIG_ENTRY_ID, ATTR_MODEL, DOMAIN
+from .coordinator import RkllmConfigEntry, RkllmDataUpdateCoordinator
+
+SERVICE_LOAD_MODEL = "load_model"
+SERVICE_UNLOAD_MODEL = "unload_model"
+
+SERVICE_SCHEMA = probatio.Schema(
+    {
+        probatio.Required(ATTR_CONFIG_ENTRY_ID): cv.string,
+        probatio.Required(ATTR_MODEL): cv.string,
+    }
+)
+
+
+@callback
+def async_setup_services(hass: HomeAssistant) -> None:
+    """Register the rkllm actions (once, from async_setup)."""
+    hass.services.async_register(
+        DOMAIN, SERVICE_LOAD_MODEL, _async_load_model, schema=SERVICE_SCHEMA
+    )
+    hass.services.async_register(
+        DOMAIN, SERVICE_UNLOAD_MODEL, _async_unload_model, schema=SERVICE_SCHEMA
+    )
+
+
+async def _async_load_model(call: ServiceCall) -> None:
+    """Load a model onto the server's NPU and keep it resident."""
+    coordinator = _coordinator(call)
+    model = _server_model(coordinator, call.data[ATTR_MODEL])
+    try:
+        await coordinator.model_residency.ensure_loaded(model)
+    except RkllamaError as err:
+        raise _translate(coordinator, err, model) from err
+
+
+async def _async_unload_model(call: ServiceCall) -> None:
+    """Unload a model from the server's NPU."""
+    coordinator = _coordinator(call)
+    model = _server_model(coordinator, call.data[ATTR_MODEL])
+    try:
+        await coordinator.model_residency.unload(model)
+    except RkllamaError as err:
+        raise _translate(coordinator, err, model) from err
+
+
+def _coordinator(call: ServiceCall) -> RkllmDataUpdateCoordinator:
+    """Return the coordinator of the call's config entry, which must be loaded."""
+    entry_id: str = call.data[ATTR_CONFIG_ENTRY_ID]
+    entry: RkllmConfigEntry | None = call.hass.config_entries.async_get_entry(entry_id)
+    if entry is None or entry.domain != DOMAIN or entry.state is not ConfigEntryState.LOADED:
+        raise ServiceValidationError(
+            translation_domain=DOMAIN,
+            translation_key="service_entry_not_loaded",
+            translation_placeholders={"entry_id": entry_id},
+        )
+    return entry.runtime_data.coordinator
+
+
+def _server_model(coordinator: RkllmDataUpdateCoordinator, choice: str) -> str:
+    """Return the server's name for `choice`; it must be one of the server's models."""
+    name = coordinator.server_model(choice.strip())
+    if coordinator.data is None or name not in coordinator.data.model_names:
+        raise ServiceValidationError(
+            translation_domain=DOMAIN,
+            translation_key="service_model_not_found",
+            translation_placeholders={"model": choice},
+        )
+    return name
+
+
+def _translate(
+    coordinator: RkllmDataUpdateCoordinator, err: RkllamaError, model: str
+) -> HomeAssistantError:
+    """Return the translated Home Assistant error for a client error."""
+    placeholders = {"error": str(err), "model": model}
+    if isinstance(err, RkllamaModelNotFoundError):
+        return ServiceValidationError(
+            translation_domain=DOMAIN,
+            translation_key="service_model_not_found",
+            translation_placeholders=placeholders,
+        )
+    if isinstance(err, RkllamaConnectionError):
+        # The server is gone: show it at once rather than at the next poll.
+        coordinator.last_update_success = False
+        coordinator.async_update_listeners()
+    key = "invalid_response"
+    if isinstance(err, RkllamaTimeoutError):
+        key = "timeout"
+    elif isinstance(err, RkllamaConnectionError):
+        key = "cannot_connect"
+    elif isinstance(err, RkllamaModelLoadError):
+        key = "model_load_failed"
+    elif isinstance(err, RkllamaBusyError):
+        key = "server_busy"
+    elif not isinstance(err, RkllamaMalformedResponseError):
+        key = "server_error"
+    return HomeAssistantError(
+        translation_domain=DOMAIN,
+        translation_key=key,
+        translation_placeholders=placeholders,
+    )

@@ -1,0 +1,78 @@
+"""Fault injection: which misbehaviour is active and how often."""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass
+from enum import StrEnum
+
+
+class Fault(StrEnum):
+    """A misbehaviour the emulator can be told to show."""
+
+    REFUSE = "refuse"
+    HANG = "hang"
+    DROP_MID_STREAM = "drop_mid_stream"
+    HTTP_500 = "http_500"
+    MALFORMED_JSON = "malformed_json"
+    SLOW_FIRST_TOKEN = "slow_first_token"  # noqa: S105 - not a password
+    LOAD_FAILURE = "load_failure"
+    INVALID_MAGIC = "invalid_magic"
+    HUGE_LINE = "huge_line"
+    NOT_RKLLAMA = "not_rkllama"
+    ERROR_200 = "error_200"
+
+
+SERVER_FAULTS = frozenset({Fault.REFUSE, Fault.NOT_RKLLAMA})
+LOAD_FAULTS = frozenset({Fault.LOAD_FAILURE, Fault.INVALID_MAGIC})
+
+
+@dataclass
+class FaultSetting:
+    """One active fault: remaining uses (None = until cleared) and its delay."""
+
+    times: int | None
+    delay: float
+
+
+class FaultBoard:
+    """The set of active faults, consumed per affected request or model load."""
+
+    def __init__(self) -> None:
+        """Start with no faults."""
+        self._active: dict[Fault, FaultSetting] = {}
+        self._hang_release = asyncio.Event()
+
+    def set(self, fault: Fault, times: int | None, delay: float) -> None:
+        """Activate a fault."""
+        self._active[fault] = FaultSetting(times=times, delay=delay)
+        if fault is Fault.HANG and self._hang_release.is_set():
+            self._hang_release = asyncio.Event()
+
+    def clear(self) -> None:
+        """Deactivate every fault and release hung requests."""
+        self._active.clear()
+        self._hang_release.set()
+
+    def is_active(self, fault: Fault) -> bool:
+        """Return True if the fault is active (without consuming it)."""
+        return fault in self._active
+
+    def active(self) -> list[Fault]:
+        """Return the active faults."""
+        return list(self._active)
+
+    def consume(self, fault: Fault) -> FaultSetting | None:
+        """Use one occurrence of a fault; return its setting if it was active."""
+        setting = self._active.get(fault)
+        if setting is None:
+            return None
+        if setting.times is not None:
+            setting.times -= 1
+            if setting.times <= 0:
+                del self._active[fault]
+        return setting
+
+    async def wait_hang_release(self) -> None:
+        """Wait until the HANG fault is cleared."""
+        await self._hang_release.wait()

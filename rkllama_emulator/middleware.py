@@ -1,0 +1,54 @@
+"""Cross-cutting HTTP behaviour: HTML errors, `Connection: close`, the NOT_RKLLAMA fault."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import TYPE_CHECKING
+
+from aiohttp import web
+
+from .config import Flavour
+from .faults import Fault
+from .state import STATE_KEY
+from .wire import html_error
+
+if TYPE_CHECKING:
+    from aiohttp.typedefs import Handler
+
+_LOGGER = logging.getLogger(__name__)
+SERVER_HEADER = "Werkzeug/2.3.7 Python/3.11.2"
+
+
+@web.middleware
+async def rkllama_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """Track the handler task, fake another server on demand, turn errors into HTML pages."""
+    state = request.app[STATE_KEY]
+    task = asyncio.current_task()
+    if task is not None:
+        state.handler_tasks.add(task)
+    try:
+        if state.faults.is_active(Fault.NOT_RKLLAMA):
+            if request.path == "/" and request.method == "GET":
+                return web.Response(text="Ollama is running", content_type="text/plain")
+            return html_error(404)
+        return await handler(request)
+    except web.HTTPException as error:
+        if error.status in {404, 405}:
+            return html_error(error.status)
+        raise
+    except Exception:
+        _LOGGER.exception("Unhandled error in %s %s", request.method, request.path)
+        return html_error(500)
+    finally:
+        if task is not None:
+            state.handler_tasks.discard(task)
+
+
+async def on_response_prepare(request: web.Request, response: web.StreamResponse) -> None:
+    """Close every connection (Werkzeug style) and add upstream's CORS header."""
+    response.force_close()
+    response.headers["Connection"] = "close"
+    response.headers["Server"] = SERVER_HEADER
+    if request.app[STATE_KEY].config.flavour is not Flavour.LEGACY:
+        response.headers["Access-Control-Allow-Origin"] = "*"

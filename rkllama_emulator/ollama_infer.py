@@ -1,0 +1,305 @@
+"""The shared flow of /api/chat and /api/generate: load, render, queue, generate, deliver."""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from aiohttp import web
+
+from . import brain
+from .engine import GenerationStats
+from .faults import Fault
+from .jsonformat import formatted_content
+from .messages import tool_names_of
+from .ollama_shapes import ABORT_TEXT, ERROR_200_TEXT, final_line, full_body, metrics
+from .ollama_stream import HoldBack, StreamDelivery, StreamFaults
+from .options import bad_integer_option, max_new_tokens, merge_options
+from .residency import LoadError
+from .toolcalls import extract_tool_calls
+from .wire import LazyStream, html_error, json_body, stream_line
+
+if TYPE_CHECKING:
+    from .models import ModelInfo
+    from .records import RecordedRequest
+    from .residency import Worker
+    from .state import EmulatorState
+
+
+@dataclass
+class OllamaJob:
+    """One parsed /api/chat or /api/generate request."""
+
+    chat: bool
+    model: str
+    system: str | None
+    brain_messages: list[dict[str, Any]]
+    prompt_messages: list[dict[str, Any]]
+    tools: list[dict[str, Any]] | None
+    think: bool | None
+    stream: bool
+    fmt: Any
+    options: dict[str, Any]
+    loaded_by: str
+    record: RecordedRequest
+
+
+def load_error_response(model: str, error: LoadError) -> web.Response:
+    """Return the 500 JSON that a failed on-demand load gives."""
+    return json_body({"error": f"Failed to load model '{model}': {error.reason}"}, status=500)
+
+
+class OllamaRun:
+    """Runs one job against the emulator state."""
+
+    def __init__(self, state: EmulatorState, request: web.BaseRequest, job: OllamaJob) -> None:
+        """Bind the job to the state."""
+        self.state = state
+        self.request = request
+        self.job = job
+        self.loop = asyncio.get_running_loop()
+        self.stats = GenerationStats()
+        self.started = 0.0
+        self._system: tuple[str, int] = ("", 0)
+
+    def _total_ns(self) -> int:
+        """Return the wall time since the queue entry, in ns."""
+        return int((self.loop.time() - self.started) * 1e9)
+
+    async def _prepare(self) -> web.StreamResponse | tuple[ModelInfo, bool | None, list[str]]:
+        """Load (multi-model), render and plan the reply; return a response on early failure."""
+        state, job = self.state, self.job
+        if state.config.multi_model:
+            try:
+                worker = await state.residency.ensure_loaded(job.model, job.loaded_by)
+            except LoadError as error:
+                return load_error_response(job.model, error)
+            state.residency.touch(worker)
+            info, modelfile = worker.info, worker.modelfile
+        else:
+            try:
+                info, modelfile = state.residency.check_loadable(job.model)
+            except LoadError as error:
+                return load_error_response(job.model, error)
+        if any(m.get("images") for m in job.prompt_messages) and not any(
+            path.suffix == ".rknn" for path in info.model_files
+        ):
+            return json_body(
+                {"error": f"No encoder model (.rknn) found for : {job.model}"}, status=500
+            )
+        think = job.think if job.think is not None else modelfile.enable_thinking
+        job.options = merge_options(modelfile.options, job.options)
+        rendered = await state.renderer.render(
+            info, job.system, job.prompt_messages, job.tools, think
+        )
+        record = job.record
+        record.think, record.prompt, record.prompt_tokens = think, rendered.text, rendered.tokens
+        self.stats.prompt_tokens = rendered.tokens
+        text = brain.reply(job.model, job.brain_messages, tool_names_of(job.tools), think)
+        pieces = await state.renderer.pieces(info, text)
+        limit = max_new_tokens(job.options)
+        if limit:
+            pieces = pieces[:limit]
+        self._system = (rendered.system_text, rendered.system_tokens) if job.chat else ("", 0)
+        return info, think, pieces
+
+    async def run(self) -> web.StreamResponse:
+        """Answer the request."""
+        faults = self.state.faults
+        if faults.consume(Fault.HTTP_500) is not None:
+            return html_error(500)
+        if faults.consume(Fault.ERROR_200) is not None:
+            return json_body({"error": ERROR_200_TEXT})
+        if faults.consume(Fault.HANG) is not None:
+            await faults.wait_hang_release()
+        prepared = await self._prepare()
+        if isinstance(prepared, web.StreamResponse):
+            self.job.record.status = prepared.status
+            return prepared
+        _info, think, pieces = prepared
+        slow = faults.consume(Fault.SLOW_FIRST_TOKEN)
+        self.started = self.loop.time()
+        worker: Worker | None = None
+        try:
+            async with asyncio.timeout(self.state.config.token_timeout_seconds):
+                worker = await self.state.engine.acquire(self.job.model, self.job.loaded_by)
+                self.job.record.queue_wait_seconds = self.loop.time() - self.started
+                if not self.state.config.multi_model:
+                    self.state.residency.touch(worker)
+                bad = bad_integer_option(self.job.options)
+                if bad:
+                    return await self._bad_option(worker)
+                seconds = self.state.engine.prefill_seconds(
+                    self.job.model, self.stats.prompt_tokens, *self._system
+                )
+                await self.state.engine.prefill(seconds + (slow.delay if slow else 0.0), self.stats)
+        except LoadError as error:
+            return load_error_response(self.job.model, error)
+        except TimeoutError:
+            return await self._timed_out(worker)
+        return await self._generate(worker, pieces, think=bool(think))
+
+    async def _bad_option(self, worker: Worker) -> web.StreamResponse:
+        """Answer a non-integer top_k/mirostat/num_predict: empty, with the previous metrics."""
+        self.state.engine.release(worker)
+        previous = worker.last_metrics
+        if previous is None and self.job.stream:
+            stream = LazyStream(self.request, "application/x-ndjson")
+            return await stream.drop()
+        figures = dict(previous or metrics(None, 0))
+        figures["total_duration"] = self._total_ns()
+        self.job.record.done = True
+        return await self._respond("", None, "stop", figures)
+
+    async def _timed_out(self, worker: Worker | None) -> web.StreamResponse:
+        """Handle the token timeout: abort the model's generation, kill the worker, answer 200."""
+        state = self.state
+        target = worker or state.residency.get(self.job.model)
+        if target is not None:
+            if target.busy:
+                target.abort = True
+            if worker is not None:
+                state.engine.release(worker)
+            state.residency.mark_dead(target)
+        text = ABORT_TEXT.format(seconds=f"{state.config.token_timeout_seconds:g}")
+        self.stats.aborted = True
+        figures = metrics(None, self._total_ns())
+        if self.job.stream:
+            text = ""
+        self.job.record.reply = text
+        return await self._respond(text, None, "stop", figures)
+
+    async def _respond(
+        self, content: str, calls: list[dict[str, Any]] | None, reason: str, figures: dict[str, int]
+    ) -> web.StreamResponse:
+        """Send a complete answer at once (non-stream body, or a stream with one final line)."""
+        if not self.job.stream:
+            return json_body(
+                full_body(
+                    self.job.model,
+                    self.job.chat,
+                    content,
+                    calls=calls,
+                    done_reason=reason,
+                    figures=figures,
+                )
+            )
+        stream = LazyStream(self.request, "application/x-ndjson")
+        await stream.send(stream_line(final_line(self.job.model, self.job.chat, reason, figures)))
+        return await stream.finish()
+
+    async def _produce(
+        self, worker: Worker, pieces: list[str], queue: asyncio.Queue[str | None]
+    ) -> None:
+        """Generate into a queue (the worker side); free the slot when done."""
+        try:
+            async for piece in self.state.engine.decode(worker, pieces, self.stats):
+                queue.put_nowait(piece)
+        finally:
+            self.state.engine.release(worker)
+            worker.last_metrics = metrics(self.stats, 0)
+            queue.put_nowait(None)
+
+    async def _generate(
+        self, worker: Worker, pieces: list[str], *, think: bool
+    ) -> web.StreamResponse:
+        """Run the generation and deliver it."""
+        queue: asyncio.Queue[str | None] = asyncio.Queue()
+        producer = self.state.spawn(self._produce(worker, pieces, queue))
+        if self.job.stream:
+            return await self._deliver_stream(worker, queue, producer, think=think)
+        received: list[str] = []
+        while (piece := await queue.get()) is not None:
+            received.append(self._think_prefix(piece, think=think, first=not received))
+        return await self._deliver_body("".join(received))
+
+    @staticmethod
+    def _think_prefix(piece: str, *, think: bool, first: bool) -> str:
+        """Prepend <think> to the first piece when thinking is on and it lacks one."""
+        if think and first and "<think>" not in piece:
+            return "<think>" + piece
+        return piece
+
+    async def _deliver_body(self, content: str) -> web.StreamResponse:
+        """Send the non-stream body, with tool-call conversion and delivery faults."""
+        job, faults = self.job, self.state.faults
+        calls = extract_tool_calls(content) if job.tools else []
+        reason = "tool_calls" if calls and job.chat else "stop"
+        shown = "" if calls and job.chat else formatted_content(content, job.fmt)
+        self._finish_record(content)
+        figures = metrics(self.stats, self._total_ns())
+        body = full_body(
+            job.model,
+            job.chat,
+            shown,
+            calls=calls if job.chat else None,
+            done_reason=reason,
+            figures=figures,
+        )
+        if faults.consume(Fault.DROP_MID_STREAM) is not None:
+            transport = self.request.transport
+            if transport is not None:
+                transport.close()
+            return web.Response(status=200)
+        if faults.consume(Fault.MALFORMED_JSON) is not None:
+            raw = json_body(body).text or ""
+            return web.Response(text=raw[: len(raw) // 2], content_type="application/json")
+        huge = faults.consume(Fault.HUGE_LINE)
+        if huge is not None:
+            body["message" if job.chat else "response"] = (
+                {"role": "assistant", "content": "A" * self.state.config.huge_line_bytes}
+                if job.chat
+                else "A" * self.state.config.huge_line_bytes
+            )
+        return json_body(body)
+
+    def _stream_faults(self) -> StreamFaults:
+        """Consume the delivery faults that apply to this stream."""
+        faults, config = self.state.faults, self.state.config
+        drop = faults.consume(Fault.DROP_MID_STREAM)
+        malformed = faults.consume(Fault.MALFORMED_JSON)
+        huge = faults.consume(Fault.HUGE_LINE)
+        return StreamFaults(
+            drop_after=config.drop_after_pieces if drop else None,
+            malformed=malformed is not None,
+            huge_bytes=config.huge_line_bytes if huge else None,
+        )
+
+    async def _deliver_stream(
+        self,
+        worker: Worker,
+        queue: asyncio.Queue[str | None],
+        producer: asyncio.Task[Any],
+        *,
+        think: bool,
+    ) -> web.StreamResponse:
+        """Stream the pieces as NDJSON, holding back when tools are offered."""
+        config = self.state.config
+        holding = bool(self.job.tools) and config.tool_holdback and self.job.chat
+        holdback = HoldBack(
+            pieces=config.holdback_pieces if holding else 0,
+            replay_seconds=config.holdback_replay_seconds,
+        )
+        delivery = StreamDelivery(
+            self.request, self.job.model, self.job.chat, holdback, self._stream_faults()
+        )
+        received: list[str] = []
+        while (piece := await queue.get()) is not None:
+            piece = self._think_prefix(piece, think=think, first=not received)
+            received.append(piece)
+            await delivery.piece(piece)
+        self._finish_record("".join(received))
+        response, _reason = await delivery.end(lambda: metrics(self.stats, self._total_ns()))
+        if delivery.client_gone:
+            self.state.disconnects += 1
+            await producer
+            self.state.residency.mark_dead(worker)
+        return response
+
+    def _finish_record(self, content: str) -> None:
+        """Fill the record once the reply is known."""
+        record = self.job.record
+        record.reply = content
+        record.completion_tokens = self.stats.eval_count
+        record.done = True

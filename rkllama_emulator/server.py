@@ -1,0 +1,146 @@
+"""RkllamaEmulator: a real HTTP server that behaves like rkllama on an RK3588."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import TYPE_CHECKING, Any, Self
+
+from aiohttp import web
+
+from .app import build_app
+from .faults import Fault
+from .listener import Listener
+from .state import EmulatorState
+
+if TYPE_CHECKING:
+    from types import TracebackType
+
+    from .config import EmulatorConfig
+    from .records import RecordedRequest
+
+SHUTDOWN_TIMEOUT = 0.5
+
+
+class RkllamaEmulator:
+    """An rkllama server emulator on 127.0.0.1 (see README.md for the knobs)."""
+
+    def __init__(self, config: EmulatorConfig) -> None:
+        """Create a stopped emulator."""
+        self.config = config
+        self.state = EmulatorState.create(config)
+        self._runner: web.AppRunner | None = None
+        self._listener: Listener | None = None
+        self._relisten: asyncio.Task[None] | None = None
+
+    @property
+    def url(self) -> str:
+        """Return the base URL, e.g. http://127.0.0.1:8080."""
+        if self._listener is None:
+            raise RuntimeError("the emulator is not started")
+        host = self._listener.host
+        shown = f"[{host}]" if ":" in host else host
+        return f"http://{shown}:{self._listener.port}"
+
+    async def start(self, host: str = "127.0.0.1", port: int = 0) -> str:
+        """Start listening (port 0 = any free port) and return the base URL."""
+        if self._runner is not None:
+            return self.url
+        runner = web.AppRunner(
+            build_app(self.state), shutdown_timeout=SHUTDOWN_TIMEOUT, access_log=None
+        )
+        await runner.setup()
+        if runner.server is None:
+            raise RuntimeError("aiohttp runner has no server")
+        self._runner = runner
+        self._listener = Listener(runner.server, host)
+        await self._listener.start(port)
+        if self.state.faults.is_active(Fault.REFUSE):
+            self._listener.refuse()
+        if self.config.multi_model:
+            self.state.spawn(self.state.residency.monitor())
+        return self.url
+
+    async def stop(self) -> None:
+        """Stop listening, end in-flight requests and background tasks."""
+        if self._runner is None or self._listener is None:
+            return
+        await self._listener.close()
+        pending = [*self.state.handler_tasks, *self.state.tasks]
+        if self._relisten is not None:
+            pending.append(self._relisten)
+        for task in pending:
+            task.cancel()
+        await asyncio.gather(*pending, return_exceptions=True)
+        await self._runner.cleanup()
+        await self._listener.wait_closed()
+        self._runner = None
+
+    async def __aenter__(self) -> Self:
+        """Start on 127.0.0.1 with a free port."""
+        await self.start()
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        """Stop."""
+        await self.stop()
+
+    def set_fault(self, fault: Fault, *, times: int | None = None, delay: float = 0.0) -> None:
+        """Activate a fault (times=None: until cleared; else consumed per affected request)."""
+        self.state.faults.set(fault, times, delay)
+        if fault is Fault.REFUSE and self._listener is not None:
+            self._listener.refuse()
+
+    def clear_faults(self) -> None:
+        """Deactivate every fault, release hung requests and listen again if refusing."""
+        self.state.faults.clear()
+        if self._listener is not None and not self._listener.listening:
+            self._relisten = self._listener.resume()
+
+    def active_faults(self) -> list[Fault]:
+        """Return the active faults."""
+        return self.state.faults.active()
+
+    @property
+    def requests(self) -> list[RecordedRequest]:
+        """Return every recorded chat/generate request, oldest first."""
+        return self.state.requests
+
+    @property
+    def loads(self) -> list[tuple[str, float]]:
+        """Return (model, seconds) for every model load."""
+        return self.state.residency.loads
+
+    @property
+    def unloads(self) -> list[str]:
+        """Return every unloaded model name, in order."""
+        return self.state.residency.unloads
+
+    def resident_models(self) -> list[str]:
+        """Return the resident models, least recently called first."""
+        return self.state.residency.resident_names()
+
+    @property
+    def disconnects(self) -> int:
+        """Return how many clients went away mid-stream."""
+        return self.state.disconnects
+
+    @property
+    def max_concurrent_inferences(self) -> int:
+        """Return the highest number of generations that ran at the same time."""
+        return self.state.engine.max_running
+
+    def stats(self) -> dict[str, Any]:
+        """Return a summary of what happened so far."""
+        return {
+            "requests": len(self.requests),
+            "loads": len(self.loads),
+            "unloads": len(self.unloads),
+            "resident": self.resident_models(),
+            "disconnects": self.disconnects,
+            "max_concurrent_inferences": self.max_concurrent_inferences,
+        }

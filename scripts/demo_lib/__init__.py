@@ -1,0 +1,1 @@
+"""The embedded demo: a real Home Assistant with the rkllm integration against an rkllama server."""

@@ -1,0 +1,81 @@
+"""scripts/demo --once: real Home Assistant + the integration + the emulator, end to end."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+import re
+import socket
+import subprocess
+
+import pytest
+
+ROOT = Path(__file__).parents[1]
+TESTS = ("Math", "Explanation", "Code Generation", "Reasoning", "Creative")
+DEMO_TIMEOUT = 540  # seconds: bootstrap check, HA start, five prompts, the light, shutdown
+
+
+@pytest.fixture(autouse=True)
+def auto_enable_custom_integrations() -> None:
+    """Override the root fixture: the demo runs its own Home Assistant, no `hass` here."""
+
+
+def _free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def _number(cell: str) -> float:
+    """Return the number in a table cell such as '**7.76**' or '~3s' or '~0.05s'."""
+    match = re.search(r"\d+(?:\.\d+)?", cell)
+    assert match, cell
+    return float(match.group())
+
+
+@pytest.mark.timeout(DEMO_TIMEOUT + 60)
+def test_demo_once_prints_the_benchmark_table_and_turns_on_the_light(
+    socket_enabled: None, tmp_path: Path
+) -> None:
+    """The demo's table comes from the integration's sensors and the light goes on."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("RKLLM_SERVER_")}
+    result = subprocess.run(
+        [
+            str(ROOT / "scripts" / "demo"),
+            "--once",
+            "--fast",
+            "--ha-port",
+            str(_free_port()),
+            "--emulator-port",
+            str(_free_port()),
+            "--config-dir",
+            str(tmp_path / "demo-config"),
+        ],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=DEMO_TIMEOUT,
+    )
+    report = f"stdout:\n{result.stdout}\nstderr:\n{result.stderr[-4000:]}"
+    assert result.returncode == 0, report
+
+    rows = [
+        [cell.strip() for cell in line.strip().strip("|").split("|")]
+        for line in result.stdout.splitlines()
+        if line.startswith("|") and not line.startswith("|-")
+    ]
+    assert rows[0] == ["Test", "Tokens/sec", "Total Tokens", "Completion Tokens", "Response Time"]
+    body, average = rows[1:-1], rows[-1]
+    assert [row[0] for row in body] == list(TESTS), report
+    assert average[0] == "**AVERAGE**", report
+    for row in [*body, average]:
+        tokens_per_second, total, completion, response_time = map(_number, row[1:])
+        assert tokens_per_second > 0, row
+        assert total > completion > 0, row
+        assert response_time > 0, row
+        assert re.fullmatch(r"(\*\*)?~[\d.]+s(\*\*)?", row[4]), row
+
+    assert "light.kitchen_light: off → on" in result.stdout, report
+    assert re.search(r"tool call: \S*HassTurnOn\(", result.stdout), report

@@ -1,0 +1,167 @@
+"""Compact tool definitions and the reading/repair of the model's tool calls."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from homeassistant.core import HomeAssistant
+from homeassistant.helpers import config_validation as cv, llm
+import probatio
+import pytest
+
+from custom_components.rkllm.tool_format import (
+    ToolCallError,
+    compact_tool,
+    fallback_tool_block,
+    lean_schema,
+    parse_tool_call,
+    short_description,
+)
+
+OFFERED = ["intent__HassTurnOn", "intent__HassTurnOff", "homeassistant__GetLiveContext"]
+
+
+class _LightTool(llm.Tool):
+    """A tool with every kind of parameter HA tools use."""
+
+    name = "light__HassLightSet"
+    description = (
+        "Sets the brightness percentage or color of a light. Use it when the user asks to "
+        "dim or brighten a light."
+    )
+    parameters = probatio.Schema(
+        {
+            probatio.Optional("name", description="Name of the light"): cv.string,
+            probatio.Optional("domain"): probatio.Any(cv.string, [cv.string]),
+            probatio.Optional("brightness"): probatio.All(
+                probatio.Coerce(int), probatio.Range(0, 100)
+            ),
+            probatio.Optional("color"): probatio.In(["red", "green"]),
+            probatio.Optional("device_class"): [probatio.In([f"c{i}" for i in range(20)])],
+            probatio.Required("area"): cv.string,
+        }
+    )
+
+    async def async_call(
+        self, hass: HomeAssistant, tool_input: llm.ToolInput, llm_context: llm.LLMContext
+    ) -> llm.ToolResult:
+        """Do nothing."""
+        return llm.ToolResult(data={})
+
+
+def test_compact_tool() -> None:
+    """Names stay exact; descriptions shrink to a sentence; schemas keep only what matters."""
+    spec = compact_tool(_LightTool(), llm.selector_serializer)
+    assert spec.name == "light__HassLightSet"
+    assert spec.description == "Sets the brightness percentage or color of a light."
+    props = spec.parameters["properties"]
+    assert props["name"] == {"type": "string"}  # no description
+    assert props["domain"] == {"type": "array", "items": {"type": "string"}}
+    assert props["brightness"] == {"type": "integer", "minimum": 0, "maximum": 100}
+    assert props["color"] == {"type": "string", "enum": ["red", "green"]}
+    assert props["device_class"] == {"type": "array", "items": {"type": "string"}}  # long enum
+    assert spec.parameters["required"] == ["area"]
+    assert "additionalProperties" not in spec.parameters
+
+    template = spec.as_template_tool()
+    assert template["type"] == "function"
+    assert template["function"]["name"] == "light__HassLightSet"
+
+    signature = json.loads(spec.signature())
+    assert signature["parameters"] == {
+        "name": "string",
+        "domain": "string[]",
+        "brightness": "integer 0-100",
+        "color": "red|green",
+        "device_class": "string[]",
+        "area": "string",
+    }
+    assert signature["required"] == ["area"]
+    assert ", " not in spec.signature().replace(spec.description, "")
+    assert ": " not in spec.signature()
+
+
+def test_fallback_block_is_qwen_style() -> None:
+    """The offline tool block uses Qwen's own wording around compact signatures."""
+    block = fallback_tool_block([compact_tool(_LightTool(), None)])
+    assert block.startswith("# Tools\n")
+    assert "<tools>\n{" in block
+    assert block.endswith("</tool_call>")
+    assert '"name":"light__HassLightSet"' in block
+
+
+def test_short_description() -> None:
+    """Long single sentences are cut at a word boundary."""
+    assert short_description("") == ""
+    assert short_description("No full stop") == "No full stop"
+    long = " ".join(["word"] * 60)
+    cut = short_description(long)
+    assert cut.endswith("…")
+    assert len(cut) <= 121
+
+
+def test_lean_schema_unions() -> None:
+    """Nullable and `one or many` unions collapse to one type."""
+    assert lean_schema({"anyOf": [{"type": "null"}, {"type": "string"}]}) == {"type": "string"}
+    assert lean_schema({"type": ["integer", "null"]}) == {"type": "integer"}
+    assert lean_schema({"type": "object", "properties": {}}) == {
+        "type": "object",
+        "properties": {},
+    }
+
+
+@pytest.mark.parametrize(
+    ("raw", "name", "arguments"),
+    [
+        ('{"name": "intent__HassTurnOn", "arguments": {"name": "Lamp"}}', None, None),
+        ('```json\n{"name": "intent__HassTurnOn", "arguments": {"name": "Lamp"}}\n```', None, None),
+        ("{'name': 'intent__HassTurnOn', 'arguments': {'name': 'Lamp'}}", None, None),
+        ('{"name": "intent__HassTurnOn", "arguments": {"name": "Lamp",},}', None, None),
+        ('{"name": "intent__HassTurnOn", "arguments": {"name": "Lamp"}', None, None),
+        ('{"name": "HassTurnOn", "parameters": {"name": "Lamp"}}', None, None),
+        ('{"function": {"name": "intent__HassTurnOn", "arguments": "{\\"name\\": \\"Lamp\\"}"}}', None, None),
+        ('[{"name": "intent__HassTurnOn", "arguments": {"name": "Lamp", "area": ""}}]', None, None),
+        (
+            '{"name": "intent__HassTurnOn", "arguments": {"name": "Lamp", "domain": "[\\"light\\"]", '
+            '"floor": null, "x": True}}',
+            "intent__HassTurnOn",
+            {"name": "Lamp", "domain": ["light"], "x": True},
+        ),
+        ('{"name": "homeassistant__GetLiveContext"}', "homeassistant__GetLiveContext", {}),
+    ],
+)
+def test_parse_and_repair(raw: str, name: str | None, arguments: dict[str, Any] | None) -> None:
+    """What small models get wrong is repaired."""
+    call = parse_tool_call(raw, OFFERED)
+    assert call.name == (name or "intent__HassTurnOn")
+    assert call.arguments == (arguments if arguments is not None else {"name": "Lamp"})
+
+
+def test_structured_call() -> None:
+    """Structured calls from the server go through the same checks."""
+    call = parse_tool_call({"name": "intent__HassTurnOff", "arguments": {"name": "x"}}, OFFERED)
+    assert (call.name, call.arguments) == ("intent__HassTurnOff", {"name": "x"})
+
+
+@pytest.mark.parametrize(
+    ("raw", "reason"),
+    [
+        ("", "empty"),
+        ("not json at all", "not valid JSON"),
+        ('{"arguments": {}}', "no function name"),
+        ('{"name": "bogus__Thing", "arguments": {}}', "no tool named bogus__Thing"),
+        ('{"name": "intent__HassTurnOn", "arguments": [1, 2]}', "not a JSON object"),
+        ('{"name": "intent__HassTurnOn", "arguments": "nope"}', "not valid JSON"),
+    ],
+)
+def test_unusable_calls(raw: str, reason: str) -> None:
+    """Calls that cannot be repaired say why."""
+    with pytest.raises(ToolCallError, match=reason):
+        parse_tool_call(raw, OFFERED)
+
+
+def test_ambiguous_short_name() -> None:
+    """A name without namespace that matches two tools is refused."""
+    with pytest.raises(ToolCallError):
+        parse_tool_call('{"name": "HassTurnOn"}', ["a__HassTurnOn", "b__HassTurnOn"])
