@@ -12,6 +12,7 @@ from .engine import GenerationStats
 from .faults import Fault
 from .messages import LEGACY_SYSTEM_PROMPT, clean_messages, legacy_messages
 from .ollama_shapes import ERROR_200_TEXT
+from .ollama_stream import StreamFaults
 from .records import RecordedRequest
 from .routes_legacy import NO_MODEL, current_worker
 from .state import STATE_KEY
@@ -131,21 +132,45 @@ class LegacyRun:
             body["choices"][0]["content"] = "A" * self.state.config.huge_line_bytes
         return json_body(body)
 
-    async def stream(self, pieces: list[str], record: RecordedRequest) -> web.StreamResponse:
-        """Stream: the lock is released before generating, so concurrent streams mix."""
-        state, faults = self.state, self.state.faults
-        started = self.loop.time()
-        async with state.legacy_lock:
-            record.queue_wait_seconds = self.loop.time() - started
+    async def _send(self, out: LazyStream, data: bytes, sent: int, faults: StreamFaults) -> bool:
+        """Send one chunk with the delivery faults; return False when the stream must end."""
+        if sent == 1 and faults.huge_bytes:
+            marker = b'"content": "'
+            await out.send(data[: data.find(marker) + len(marker)] + b"A" * faults.huge_bytes)
+            return False
+        if sent == 1 and faults.malformed:
+            data = data[: len(data) // 2] + b"\n\n"
+        await out.send(data)
+        if faults.drop_after is not None and sent >= faults.drop_after and not out.broken:
+            await out.drop()
+            return False
+        return True
+
+    def _stream_faults(self) -> StreamFaults:
+        """Consume the delivery faults of this stream."""
+        faults, config = self.state.faults, self.state.config
         drop = faults.consume(Fault.DROP_MID_STREAM) is not None
         malformed = faults.consume(Fault.MALFORMED_JSON) is not None
         huge = faults.consume(Fault.HUGE_LINE) is not None
+        return StreamFaults(
+            drop_after=config.drop_after_pieces if drop else None,
+            malformed=malformed,
+            huge_bytes=config.huge_line_bytes if huge else None,
+        )
+
+    async def stream(self, pieces: list[str], record: RecordedRequest) -> web.StreamResponse:
+        """Stream: the lock is released before generating, so concurrent streams mix."""
+        state = self.state
+        started = self.loop.time()
+        async with state.legacy_lock:
+            record.queue_wait_seconds = self.loop.time() - started
+        faults = self._stream_faults()
         out = LazyStream(self.request, "text/plain", charset="utf-8")
         if state.legacy_streams == 0:
             state.legacy_shared.clear()
         state.legacy_streams += 1
         state.engine.begin(self.worker)
-        cursor, sent, tps, received = len(state.legacy_shared), 0, 0.0, []
+        cursor, sent, tps, received, going = len(state.legacy_shared), 0, 0.0, [], True
         try:
             await self._prefill()
             begin = self.loop.time()
@@ -157,23 +182,16 @@ class LegacyRun:
                 fresh, cursor = state.legacy_shared[cursor:], len(state.legacy_shared)
                 for text in fresh:
                     sent += 1
-                    data = _chunk(text, self.stats.prompt_tokens, sent, tps)
-                    if sent == 1 and huge:
-                        await out.send(
-                            data[: data.rfind(b'"')] + b"A" * state.config.huge_line_bytes
-                        )
-                        return await out.finish()
-                    if sent == 1 and malformed:
-                        data = data[: len(data) // 2] + b"\n\n"
-                    await out.send(data)
-                    if drop and sent >= state.config.drop_after_pieces and not out.broken:
-                        return await out.drop()
+                    chunk = _chunk(text, self.stats.prompt_tokens, sent, tps)
+                    going = going and await self._send(out, chunk, sent, faults)
                 tps = round(sent / max(self.loop.time() - begin, 1e-9), 2)
         finally:
             state.engine.end(self.worker)
             state.legacy_streams -= 1
             record.reply, record.completion_tokens = "".join(received), self.stats.eval_count
             record.done = True
+        if faults.drop_after is not None and out.broken:
+            return out.response
         if out.broken:
             state.disconnects += 1
         return await out.finish()
@@ -223,5 +241,8 @@ async def generate(request: web.Request) -> web.StreamResponse:
     run.stats.prompt_tokens = rendered.tokens + 1
     pieces = await _pieces(state, worker, messages)
     if stream:
-        return await run.stream(pieces, record)
-    return await run.body(pieces, record)
+        response = await run.stream(pieces, record)
+    else:
+        response = await run.body(pieces, record)
+    record.status = response.status
+    return response

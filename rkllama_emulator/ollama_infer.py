@@ -71,8 +71,10 @@ class OllamaRun:
         """Load (multi-model), render and plan the reply; return a response on early failure."""
         state, job = self.state, self.job
         if state.config.multi_model:
+            worker = state.residency.get(job.model)  # a dead worker is waited for in the queue
             try:
-                worker = await state.residency.ensure_loaded(job.model, job.loaded_by)
+                if worker is None:
+                    worker = await state.residency.ensure_loaded(job.model, job.loaded_by)
             except LoadError as error:
                 return load_error_response(job.model, error)
             state.residency.touch(worker)
@@ -161,7 +163,8 @@ class OllamaRun:
                 target.abort = True
             if worker is not None:
                 state.engine.release(worker)
-            state.residency.mark_dead(target)
+            if target.dead_until is None:
+                state.residency.mark_dead(target)
         text = ABORT_TEXT.format(seconds=f"{state.config.token_timeout_seconds:g}")
         self.stats.aborted = True
         figures = metrics(None, self._total_ns())

@@ -72,7 +72,8 @@ class StreamDelivery:
         if self.first_line:
             self.first_line = False
             if self.faults.huge_bytes:
-                head = payload[: payload.rfind(b'"')]
+                marker = b'"content": "' if self.chat else b'"response": "'
+                head = payload[: payload.find(marker) + len(marker)]
                 await self.out.send(head + b"A" * self.faults.huge_bytes)
                 self.closed = True
                 return

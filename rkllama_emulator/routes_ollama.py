@@ -77,7 +77,9 @@ async def api_chat(request: web.Request) -> web.StreamResponse:
         loaded_by=loaded_by(request),
         record=record,
     )
-    return await OllamaRun(state, request, job).run()
+    response = await OllamaRun(state, request, job).run()
+    record.status = response.status
+    return response
 
 
 async def api_generate(request: web.Request) -> web.StreamResponse:
@@ -128,4 +130,6 @@ async def api_generate(request: web.Request) -> web.StreamResponse:
         loaded_by=loaded_by(request),
         record=record,
     )
-    return await OllamaRun(state, request, job).run()
+    response = await OllamaRun(state, request, job).run()
+    record.status = response.status
+    return response

@@ -23,6 +23,11 @@ from rkllama_emulator import (
 type EmulatorFactory = Callable[..., Awaitable[RkllamaEmulator]]
 
 
+@pytest.fixture(autouse=True)
+def auto_enable_custom_integrations() -> None:
+    """Override the root fixture: emulator tests need no `hass`."""
+
+
 @pytest.fixture
 def models_dir(tmp_path: Path) -> Path:
     """Return a models directory holding the seed's five models."""

@@ -121,7 +121,7 @@ async def test_legacy_concurrent_streams_mix(make_emulator, http) -> None:
     emu = await make_emulator(
         flavour=Flavour.LEGACY,
         timing=Timing(
-            load_seconds=0.0, prefill_tokens_per_second=1e6, decode_tokens_per_second=200
+            load_seconds=0.0, prefill_tokens_per_second=1e6, decode_tokens_per_second=100
         ),
     )
     await _load(http, emu.url)
