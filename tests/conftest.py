@@ -6,14 +6,14 @@ from collections.abc import AsyncIterator, Generator
 from pathlib import Path
 from unittest.mock import AsyncMock, patch
 
-import pytest
-from pytest_homeassistant_custom_component.common import MockConfigEntry
-
-from custom_components.rkllm.const import CONF_KEEP_LOADED, DOMAIN
 from homeassistant.const import CONF_LLM_HASS_API, CONF_MODEL, CONF_PROMPT, CONF_URL
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers import llm
 from homeassistant.setup import async_setup_component
+import pytest
+from pytest_homeassistant_custom_component.common import MockConfigEntry
+
+from custom_components.rkllm.const import CONF_KEEP_LOADED, DOMAIN
 from rkllama_emulator import (
     FAST_TIMING,
     EmulatorConfig,

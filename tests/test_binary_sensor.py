@@ -4,13 +4,26 @@ from __future__ import annotations
 
 from freezegun.api import FrozenDateTimeFactory
 from homeassistant.components.binary_sensor import BinarySensorDeviceClass
-from homeassistant.const import ATTR_DEVICE_CLASS, STATE_OFF, STATE_ON, EntityCategory
+from homeassistant.const import ATTR_DEVICE_CLASS, CONF_MODEL, STATE_OFF, STATE_ON, EntityCategory
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers import entity_registry as er
+import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry, async_fire_time_changed
 
 from custom_components.rkllm.const import SCAN_INTERVAL
 from rkllama_emulator import Fault, RkllamaEmulator
+
+from .conftest import TEST_MODEL
+
+
+@pytest.fixture
+def conversation_subentry_data() -> dict[str, object]:
+    """Return an agent without "keep loaded".
+
+    With the clock frozen the emulator's own sleeps never end, so nothing may run a
+    generation or a load (such as the keep-loaded refresh) in these tests.
+    """
+    return {CONF_MODEL: TEST_MODEL}
 
 
 async def test_connectivity(

@@ -164,6 +164,28 @@ async def test_user_flow_invalid_url(
 
 
 @pytest.mark.usefixtures("mock_setup_entry")
+async def test_user_flow_credentials_and_token(
+    hass: HomeAssistant, emulator: RkllamaEmulator
+) -> None:
+    """URL credentials (basic auth) and a bearer token cannot be combined."""
+    with_credentials = emulator.url.replace("http://", "http://user:pw@")
+    result = await hass.config_entries.flow.async_init(DOMAIN, context={"source": SOURCE_USER})
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], {CONF_URL: with_credentials, CONF_TOKEN: "abc"}
+    )
+    assert result["type"] is FlowResultType.FORM
+    assert result["errors"] == {"base": "token_with_credentials"}
+
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], {CONF_URL: with_credentials}
+    )
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+    assert result["data"] == {CONF_URL: with_credentials}
+    assert result["title"] == f"rkllama ({_hostport(emulator)})"
+    assert result["result"].unique_id == emulator.url
+
+
+@pytest.mark.usefixtures("mock_setup_entry")
 async def test_user_flow_already_configured(hass: HomeAssistant, emulator: RkllamaEmulator) -> None:
     """The same server written differently is still one entry."""
     MockConfigEntry(
@@ -290,9 +312,7 @@ async def test_reconfigure(
         await other.stop()
 
 
-async def test_reconfigure_while_not_loaded(
-    hass: HomeAssistant, emulator: RkllamaEmulator
-) -> None:
+async def test_reconfigure_while_not_loaded(hass: HomeAssistant, emulator: RkllamaEmulator) -> None:
     """An entry in setup retry is reloaded at once with its corrected address."""
     entry = MockConfigEntry(
         domain=DOMAIN, data={CONF_URL: "http://127.0.0.1:9"}, unique_id="http://127.0.0.1:9"

@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 
 from freezegun.api import FrozenDateTimeFactory
-from homeassistant.const import STATE_OFF, STATE_ON, STATE_UNAVAILABLE
+from homeassistant.const import CONF_MODEL, STATE_OFF, STATE_ON, STATE_UNAVAILABLE
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers import entity_registry as er
 import pytest
@@ -13,6 +13,18 @@ from pytest_homeassistant_custom_component.common import MockConfigEntry, async_
 
 from custom_components.rkllm.const import SCAN_INTERVAL
 from rkllama_emulator import Fault, RkllamaEmulator
+
+from .conftest import TEST_MODEL
+
+
+@pytest.fixture
+def conversation_subentry_data() -> dict[str, object]:
+    """Return an agent without "keep loaded".
+
+    With the clock frozen the emulator's own sleeps never end, so nothing may run a
+    generation or a load (such as the keep-loaded refresh) in these tests.
+    """
+    return {CONF_MODEL: TEST_MODEL}
 
 
 def _entity_id(entity_registry: er.EntityRegistry, entry: MockConfigEntry, key: str) -> str:
@@ -57,7 +69,11 @@ async def test_outage_and_recovery(
         assert hass.states.get(loaded).state == STATE_UNAVAILABLE
         assert hass.states.get(models).state == STATE_UNAVAILABLE
         assert hass.states.get(connectivity).state == STATE_OFF
-    errors = [r for r in caplog.records if r.levelno >= logging.WARNING]
+    errors = [
+        r
+        for r in caplog.records
+        if r.name.startswith("custom_components.rkllm") and r.levelno >= logging.WARNING
+    ]
     assert len(errors) == 1, [r.getMessage() for r in errors]
     assert "Error fetching rkllm data" in errors[0].getMessage()
     assert "Cannot connect to the rkllama server" in errors[0].getMessage()
@@ -69,20 +85,22 @@ async def test_outage_and_recovery(
         len(init_integration.runtime_data.coordinator.data.models)
     )
     assert hass.states.get(connectivity).state == STATE_ON
-    assert sum("recovered" in r.getMessage() for r in caplog.records) == 1
+    assert [r.getMessage() for r in caplog.records if "recovered" in r.getMessage()] == [
+        "Fetching rkllm data recovered"
+    ]
 
 
 async def test_model_list_follows_server(
     hass: HomeAssistant,
     init_integration: MockConfigEntry,
-    emulator: RkllamaEmulator,
     entity_registry: er.EntityRegistry,
-    freezer: FrozenDateTimeFactory,
 ) -> None:
     """Models loaded behind Home Assistant's back show up at the next poll."""
     coordinator = init_integration.runtime_data.coordinator
     loaded = _entity_id(entity_registry, init_integration, "loaded_model")
+    assert hass.states.get(loaded).state == "none"
     await coordinator.client.load_model("Qwen2.5-3B")
-    await _poll(hass, freezer)
-    assert "Qwen2.5-3B" in hass.states.get(loaded).state
-    assert "Qwen2.5-3B" in coordinator.model_residency.resident
+    await coordinator.async_refresh()
+    await hass.async_block_till_done()
+    assert hass.states.get(loaded).state == "Qwen2.5-3B"
+    assert coordinator.model_residency.resident == ["Qwen2.5-3B"]

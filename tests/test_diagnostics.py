@@ -8,6 +8,7 @@ from typing import Any
 from homeassistant.components.diagnostics import REDACTED
 from homeassistant.const import CONF_URL
 from homeassistant.core import HomeAssistant
+import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 from pytest_homeassistant_custom_component.components.diagnostics import (
     get_diagnostics_for_config_entry,
@@ -65,30 +66,38 @@ async def test_diagnostics(
     assert _stable(result, emulator) == snapshot(exclude=props(*DYNAMIC))
 
 
+@pytest.mark.usefixtures("setup_ha")
+@pytest.mark.parametrize(
+    ("credentials", "token"),
+    [("admin:hunter2@", None), ("", "t0ps3cret")],
+)
 async def test_diagnostics_redacts_secrets(
     hass: HomeAssistant,
     hass_client: ClientSessionGenerator,
-    setup_ha: None,
     emulator: RkllamaEmulator,
+    credentials: str,
+    token: str | None,
 ) -> None:
     """Tokens and URL credentials never appear in diagnostics."""
-    url = emulator.url.replace("http://", "http://admin:hunter2@")
-    entry = MockConfigEntry(
-        domain=DOMAIN, data={CONF_URL: url, CONF_TOKEN: "t0ps3cret"}, title="rkllama"
-    )
+    data = {CONF_URL: emulator.url.replace("http://", f"http://{credentials}")}
+    if token:
+        data[CONF_TOKEN] = token
+    entry = MockConfigEntry(domain=DOMAIN, data=data, title="rkllama")
     entry.add_to_hass(hass)
     assert await hass.config_entries.async_setup(entry.entry_id)
     await hass.async_block_till_done()
 
     result = await get_diagnostics_for_config_entry(hass, hass_client, entry)
-    text = repr(result)
-    assert "hunter2" not in text
-    assert "admin" not in text
-    assert "t0ps3cret" not in text
-    assert result["entry"]["data"][CONF_TOKEN] == REDACTED
-    assert result["entry"]["data"][CONF_URL] == emulator.url.replace(
-        "http://", f"http://{REDACTED}@"
-    )
+    text = json.dumps(result)
+    for secret in ("hunter2", "admin", "t0ps3cret"):
+        assert secret not in text
+    if token:
+        assert result["entry"]["data"][CONF_TOKEN] == REDACTED
+        assert result["entry"]["data"][CONF_URL] == emulator.url
+    else:
+        assert result["entry"]["data"][CONF_URL] == emulator.url.replace(
+            "http://", f"http://{REDACTED}@"
+        )
     await hass.config_entries.async_unload(entry.entry_id)
 
 

@@ -24,7 +24,9 @@ async def test_setup_and_unload(
     assert coordinator.server_info is not None
     assert coordinator.data.model_names
 
-    device = device_registry.async_get_device_by_identifier((DOMAIN, entry.entry_id), entry.entry_id)
+    device = device_registry.async_get_device_by_identifier(
+        (DOMAIN, entry.entry_id), entry.entry_id
+    )
     assert device is not None
     assert device.name == entry.title
     assert device.sw_version == coordinator.server_info.version
@@ -79,7 +81,9 @@ async def test_configuration_url_without_credentials(
     entry.add_to_hass(hass)
     assert await hass.config_entries.async_setup(entry.entry_id)
     await hass.async_block_till_done()
-    device = device_registry.async_get_device_by_identifier((DOMAIN, entry.entry_id), entry.entry_id)
+    device = device_registry.async_get_device_by_identifier(
+        (DOMAIN, entry.entry_id), entry.entry_id
+    )
     assert device is not None
     assert device.configuration_url == emulator.url
     assert "hunter2" not in str(device.configuration_url)

@@ -202,14 +202,20 @@ class RkllmConfigFlow(ConfigFlow, domain=DOMAIN):
                 data_schema=self.add_suggested_values_to_schema(STEP_USER_DATA_SCHEMA, suggested),
             )
 
-        errors: dict[str, str] = {}
         token = str(user_input.get(CONF_TOKEN) or "").strip()
+        url = ""
+        unique_id = ""
+        errors: dict[str, str] = {}
         try:
             url = normalize_url(str(user_input[CONF_URL]))
         except InvalidServerUrlError:
             errors["base"] = "invalid_url"
         else:
             unique_id = url_without_credentials(url)
+            if token and unique_id != url:
+                # aiohttp cannot send URL credentials and a bearer token together.
+                errors["base"] = "token_with_credentials"
+        if not errors:
             if self.source == SOURCE_RECONFIGURE:
                 self._abort_if_other_entry_has(unique_id)
             else:

@@ -125,7 +125,8 @@ class RkllmDataUpdateCoordinator(DataUpdateCoordinator[RkllmServerState]):
         self.residency = ModelResidency(
             self.client,
             single_model=self.server_info.flavour.single_model,
-            on_change=self.async_request_refresh,
+            # Not debounced: the loaded-model sensor should follow a load or unload at once.
+            on_change=self.async_refresh,
         )
 
     async def _async_update_data(self) -> RkllmServerState:

@@ -135,5 +135,10 @@ class ModelResidency:
                 for waiter in self._waiters:
                     if waiter is not same and waiter.model != current:
                         waiter.skipped += 1
+        if chosen.model != current:
+            # A switch: count passes anew, or waiters that already used up their skips
+            # would force a switch on every release and the NPU would thrash.
+            for waiter in self._waiters:
+                waiter.skipped = 0
         self._waiters.remove(chosen)
         chosen.future.set_result(None)  # the lease passes on without being freed
