@@ -28,6 +28,10 @@ async def rkllama_middleware(request: web.Request, handler: Handler) -> web.Stre
     if task is not None:
         state.handler_tasks.add(task)
     try:
+        token = state.config.proxy_token
+        if token is not None and request.headers.get("Authorization") != f"Bearer {token}":
+            # A reverse proxy in front of rkllama that wants an access token.
+            return web.Response(status=401, text="Unauthorized", content_type="text/plain")
         if state.faults.is_active(Fault.NOT_RKLLAMA):
             if request.path == "/" and request.method == "GET":
                 return web.Response(text="Ollama is running", content_type="text/plain")

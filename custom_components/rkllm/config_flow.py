@@ -47,7 +47,7 @@ from homeassistant.helpers.selector import (
 import probatio
 from yarl import URL
 
-from .api import RkllamaClient, RkllamaError, RkllamaUnsupportedError
+from .api import RkllamaAuthError, RkllamaClient, RkllamaError, RkllamaUnsupportedError
 from .const import (
     CONF_KEEP_LOADED,
     CONF_MAX_HISTORY,
@@ -84,6 +84,15 @@ _HTTPS_PORT = 443
 STEP_USER_DATA_SCHEMA = probatio.Schema(
     {
         probatio.Required(CONF_URL): TextSelector(TextSelectorConfig(type=TextSelectorType.URL)),
+        probatio.Optional(CONF_TOKEN): TextSelector(
+            TextSelectorConfig(type=TextSelectorType.PASSWORD)
+        ),
+    }
+)
+
+
+STEP_REAUTH_DATA_SCHEMA = probatio.Schema(
+    {
         probatio.Optional(CONF_TOKEN): TextSelector(
             TextSelectorConfig(type=TextSelectorType.PASSWORD)
         ),
@@ -237,6 +246,34 @@ class RkllmConfigFlow(ConfigFlow, domain=DOMAIN):
             return self._async_finish_reconfigure(data, unique_id)
         return self.async_create_entry(title=server_title(url), data=data)
 
+    async def async_step_reauth(
+        self,
+        entry_data: Mapping[str, Any],  # noqa: ARG002 - the entry is read in the next step
+    ) -> ConfigFlowResult:
+        """Start re-authentication when the server (its proxy) refuses the token."""
+        return await self.async_step_reauth_confirm()
+
+    async def async_step_reauth_confirm(
+        self, user_input: dict[str, Any] | None = None
+    ) -> ConfigFlowResult:
+        """Ask for a new access token and check it against the server."""
+        entry = self._get_reauth_entry()
+        errors: dict[str, str] = {}
+        if user_input is not None:
+            token = str(user_input.get(CONF_TOKEN) or "").strip()
+            errors = await self._async_validate_connection(entry.data[CONF_URL], token)
+            if not errors:
+                data = {**entry.data, CONF_TOKEN: token}
+                if not token:
+                    data.pop(CONF_TOKEN)
+                return self.async_update_reload_and_abort(entry, data=data)
+        return self.async_show_form(
+            step_id="reauth_confirm",
+            data_schema=STEP_REAUTH_DATA_SCHEMA,
+            description_placeholders={"url": url_without_credentials(entry.data[CONF_URL])},
+            errors=errors,
+        )
+
     def _abort_if_other_entry_has(self, unique_id: str) -> None:
         """Abort a reconfigure that would point this entry at another entry's server."""
         current = self._get_reconfigure_entry()
@@ -261,6 +298,9 @@ class RkllmConfigFlow(ConfigFlow, domain=DOMAIN):
         try:
             async with asyncio.timeout(PROBE_TIMEOUT):
                 info = await client.detect()
+        except RkllamaAuthError as err:
+            _LOGGER.debug("%s refused the access token: %s", url_without_credentials(url), err)
+            return {"base": "invalid_auth"}
         except RkllamaUnsupportedError as err:
             _LOGGER.debug("%s is not an rkllama server: %s", url_without_credentials(url), err)
             return {"base": "not_rkllama"}

@@ -8,7 +8,7 @@ import time
 
 from homeassistant.config_entries import ConfigEntry
 from homeassistant.core import HomeAssistant, callback
-from homeassistant.exceptions import ConfigEntryError
+from homeassistant.exceptions import ConfigEntryAuthFailed, ConfigEntryError
 from homeassistant.helpers.update_coordinator import DataUpdateCoordinator, UpdateFailed
 from homeassistant.util import dt as dt_util
 
@@ -17,6 +17,7 @@ from .api import (
     LoadedModel,
     ModelDetails,
     ModelInfo,
+    RkllamaAuthError,
     RkllamaClient,
     RkllamaError,
     RkllamaUnsupportedError,
@@ -110,6 +111,12 @@ class RkllmDataUpdateCoordinator(DataUpdateCoordinator[RkllmServerState]):
         """Detect the API flavour once, before the first poll."""
         try:
             self.server_info = await self.client.detect()
+        except RkllamaAuthError as err:
+            raise ConfigEntryAuthFailed(
+                translation_domain=DOMAIN,
+                translation_key="invalid_auth",
+                translation_placeholders={"error": str(err)},
+            ) from err
         except RkllamaUnsupportedError as err:
             raise ConfigEntryError(
                 translation_domain=DOMAIN,
@@ -135,6 +142,12 @@ class RkllmDataUpdateCoordinator(DataUpdateCoordinator[RkllmServerState]):
         try:
             models = await self.client.models()
             loaded = await self.client.loaded_models()
+        except RkllamaAuthError as err:
+            raise ConfigEntryAuthFailed(
+                translation_domain=DOMAIN,
+                translation_key="invalid_auth",
+                translation_placeholders={"error": str(err)},
+            ) from err
         except RkllamaError as err:
             raise UpdateFailed(
                 translation_domain=DOMAIN,

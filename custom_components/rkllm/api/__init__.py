@@ -2,6 +2,7 @@
 
 from .client import RkllamaClient
 from .exceptions import (
+    RkllamaAuthError,
     RkllamaBusyError,
     RkllamaConnectionError,
     RkllamaError,
@@ -43,6 +44,7 @@ __all__ = [
     "MessageRole",
     "ModelDetails",
     "ModelInfo",
+    "RkllamaAuthError",
     "RkllamaBusyError",
     "RkllamaClient",
     "RkllamaConnectionError",

@@ -17,6 +17,7 @@ import aiohttp
 from yarl import URL
 
 from .exceptions import (
+    RkllamaAuthError,
     RkllamaBusyError,
     RkllamaConnectionError,
     RkllamaError,
@@ -131,6 +132,7 @@ class RkllamaClient:
 
         Raises:
             RkllamaUnsupportedError: something answered, but not rkllama.
+            RkllamaAuthError: a reverse proxy refused the access token.
             RkllamaConnectionError: nothing answered.
 
         """
@@ -453,6 +455,7 @@ class RkllamaClient:
                     timeout=self._client_timeout(),
                 ) as response:
                     body = await read_bounded(response, DEFAULT_MAX_BODY_BYTES)
+                    _raise_for_auth(response.status, body, f"{method} {path}")
                     return response.status, body
         except TimeoutError as err:
             raise RkllamaTimeoutError(f"timeout on {method} {path} at {self.base_url}") from err
@@ -533,6 +536,7 @@ class RkllamaClient:
             if response.status != HTTPStatus.OK:
                 body = await read_bounded(response, DEFAULT_MAX_BODY_BYTES)
                 finished = True
+                _raise_for_auth(response.status, body, f"POST {path}")
                 raise self._status_error(response.status, body, f"POST {path}")
             translate: _OllamaStream | _LegacyStream = (
                 _LegacyStream() if legacy else _OllamaStream()
@@ -707,6 +711,16 @@ def _as_message(message: ChatMessage | JsonObject) -> ChatMessage:
         role=MessageRole(_str(message.get("role")) or "user"),
         content=_str(message.get("content")),
     )
+
+
+def _raise_for_auth(status: int, body: bytes, what: str) -> None:
+    """Raise RkllamaAuthError for the statuses of a refused access token."""
+    if status in (HTTPStatus.UNAUTHORIZED, HTTPStatus.FORBIDDEN):
+        raise RkllamaAuthError(
+            f"{what}: access refused (HTTP {status}); check the access token",
+            status=status,
+            body=_excerpt(body),
+        )
 
 
 def _is_rkllama_welcome(message: str) -> bool:

@@ -29,6 +29,10 @@ class RkllamaServerError(RkllamaResponseError):
     """The server reported a failure (HTTP 5xx/4xx or an `error` field)."""
 
 
+class RkllamaAuthError(RkllamaResponseError):
+    """The server (or a reverse proxy in front of it) refused the access token (401/403)."""
+
+
 class RkllamaMalformedResponseError(RkllamaResponseError):
     """The body was not what rkllama sends (bad JSON, oversized line, wrong shape)."""
 
