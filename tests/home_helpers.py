@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 from homeassistant.components.homeassistant.exposed_entities import async_expose_entity
 from homeassistant.components.light import ColorMode, LightEntity
@@ -97,7 +97,7 @@ CHAT_TEMPLATE = (
 class HomeLight(LightEntity):
     """An on/off light that really switches."""
 
-    _attr_supported_color_modes = {ColorMode.ONOFF}
+    _attr_supported_color_modes: ClassVar[set[ColorMode]] = {ColorMode.ONOFF}
     _attr_color_mode = ColorMode.ONOFF
     _attr_should_poll = False
 
@@ -107,12 +107,12 @@ class HomeLight(LightEntity):
         self._attr_unique_id = name.lower().replace(" ", "_")
         self._attr_is_on = False
 
-    async def async_turn_on(self, **kwargs: Any) -> None:
+    async def async_turn_on(self, **kwargs: Any) -> None:  # noqa: ARG002
         """Switch on."""
         self._attr_is_on = True
         self.async_write_ha_state()
 
-    async def async_turn_off(self, **kwargs: Any) -> None:
+    async def async_turn_off(self, **kwargs: Any) -> None:  # noqa: ARG002
         """Switch off."""
         self._attr_is_on = False
         self.async_write_ha_state()
@@ -129,12 +129,12 @@ class HomeSwitch(SwitchEntity):
         self._attr_unique_id = name.lower().replace(" ", "_")
         self._attr_is_on = False
 
-    async def async_turn_on(self, **kwargs: Any) -> None:
+    async def async_turn_on(self, **kwargs: Any) -> None:  # noqa: ARG002
         """Switch on."""
         self._attr_is_on = True
         self.async_write_ha_state()
 
-    async def async_turn_off(self, **kwargs: Any) -> None:
+    async def async_turn_off(self, **kwargs: Any) -> None:  # noqa: ARG002
         """Switch off."""
         self._attr_is_on = False
         self.async_write_ha_state()
@@ -186,7 +186,7 @@ async def async_build_home(hass: HomeAssistant, *, size: int = len(HOME)) -> lis
     return entity_ids
 
 
-def build_tiny_tokenizer(directory: Path) -> Path:
+def build_tiny_tokenizer(directory: Path, template: str = CHAT_TEMPLATE) -> Path:
     """Save a whitespace word-level tokenizer with a ChatML template (no downloads)."""
     from tokenizers import Tokenizer, models, pre_tokenizers  # noqa: PLC0415
     from transformers import PreTrainedTokenizerFast  # noqa: PLC0415
@@ -194,7 +194,7 @@ def build_tiny_tokenizer(directory: Path) -> Path:
     backend = Tokenizer(models.WordLevel(vocab={"[UNK]": 0}, unk_token="[UNK]"))
     backend.pre_tokenizer = pre_tokenizers.Whitespace()
     tokenizer = PreTrainedTokenizerFast(tokenizer_object=backend, unk_token="[UNK]")
-    tokenizer.chat_template = CHAT_TEMPLATE
+    tokenizer.chat_template = template
     directory.mkdir(parents=True, exist_ok=True)
     tokenizer.save_pretrained(str(directory))
     return directory

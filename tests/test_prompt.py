@@ -42,8 +42,7 @@ def agent_id(hass: HomeAssistant, entry: MockConfigEntry) -> str:
 def test_split_system_prompt() -> None:
     """HA's joined prompt comes apart; the per-turn time sentence is removed."""
     text = (
-        "Be brief.\nAPI PROMPT\nCurrent time is 10:11:12. Today's date is 2026-11-25.\n"
-        "Extra words."
+        "Be brief.\nAPI PROMPT\nCurrent time is 10:11:12. Today's date is 2026-11-25.\nExtra words."
     )
     parts = split_system_prompt(text, "API PROMPT", "Extra words.")
     assert parts.instructions == "Be brief."
@@ -68,7 +67,7 @@ def test_entity_listing_sorted_and_compact() -> None:
         ]
     )
     assert listing.splitlines() == [
-        "Devices by area, as area: domain (names):",
+        "Devices by area:",
         "Attic: light (Desk)",
         "Kitchen/Cookery: light (Ceiling, Spots/Downlights), switch (Kettle)",
         "No area: sensor (Outside)",
@@ -84,13 +83,14 @@ def test_compact_api_prompt_replaces_ha_guidance() -> None:
         "Some other integration's words."
     )
     tools = [ToolSpec("homeassistant__GetLiveContext", "")]
-    text = compact_api_prompt(api_prompt, tools)
+    text, kept = compact_api_prompt(api_prompt, tools)
+    assert kept[0].description == ""  # its use is now in the text
     assert "homeassistant__GetLiveContext" in text
     assert "Office: light (Lamp)" in text
     assert text.endswith("Some other integration's words.")
     assert len(text) < len(api_prompt) / 3
     # Unknown text (and unparsable listings) stays as it is.
-    assert compact_api_prompt("Nothing known here.", tools) == "Nothing known here."
+    assert compact_api_prompt("Nothing known here.", tools)[0] == "Nothing known here."
 
 
 def test_user_time_note_is_stable(hass: HomeAssistant, freezer: FrozenDateTimeFactory) -> None:
@@ -101,8 +101,8 @@ def test_user_time_note_is_stable(hass: HomeAssistant, freezer: FrozenDateTimeFa
     freezer.tick(3600)
     assert convert_content(content, time_notes=True) == first
     assert first is not None
-    assert first.content.startswith("hello\n(Current time ")
-    assert "2026" in first.content
+    assert first.content.startswith("hello\n(Current time: ")
+    assert "November 2026" in first.content
 
 
 def test_tool_result_compacted() -> None:
@@ -158,7 +158,6 @@ async def test_prompt_compact_for_53_entities(
 
     assert "intent__HassTurnOn" in ours
     assert "Kitchen: light (" in ours
-    print(len(ollama_like), len(ours)); print(ours)
     assert len(ollama_like) > 7000
     assert len(ours) <= len(ollama_like) / 2
     assert estimate_tokens(ours) <= 600
@@ -170,15 +169,15 @@ async def test_prompt_prefix_identical_between_turns(
     hass: HomeAssistant,
     mock_config_entry: MockConfigEntry,
     emulator: RkllamaEmulator,
-    freezer: FrozenDateTimeFactory,
 ) -> None:
-    """Turn 1's prompt is a byte-identical prefix of turn 2's, minutes later."""
+    """Turn 1's prompt is a byte-identical prefix of turn 2's."""
     await async_build_home(hass, size=12)
     agent = agent_id(hass, mock_config_entry)
-    first = await conversation.async_converse(hass, "My name is Ada", None, Context(), agent)
-    freezer.tick(125)
+    first = await conversation.async_converse(
+        hass, "My name is Ada", None, Context(), agent_id=agent
+    )
     await conversation.async_converse(
-        hass, "What is 2 + 2?", first.conversation_id, Context(), agent
+        hass, "What is 2 + 2?", first.conversation_id, Context(), agent_id=agent
     )
     turn1, turn2 = emulator.requests[-2], emulator.requests[-1]
     assert turn2.prompt.startswith(turn1.prompt.removesuffix(GENERATION_PROMPT))
@@ -195,14 +194,18 @@ async def test_time_moves_into_user_messages(
     hass: HomeAssistant,
     mock_config_entry: MockConfigEntry,
     emulator: RkllamaEmulator,
-    freezer: FrozenDateTimeFactory,
     conversation_subentry_data: dict[str, Any],
 ) -> None:
-    """Without a GetDateTime tool HA puts the time in the system prompt; we move it."""
+    """Without a GetDateTime tool HA puts the time in the system prompt; we move it.
+
+    The note comes from each message's creation time (see test_user_time_note_is_stable),
+    so earlier user messages render the same in every later turn.
+    """
     agent = agent_id(hass, mock_config_entry)
-    first = await conversation.async_converse(hass, "Hello", None, Context(), agent)
-    freezer.tick(61)
-    await conversation.async_converse(hass, "Hi again", first.conversation_id, Context(), agent)
+    first = await conversation.async_converse(hass, "Hello", None, Context(), agent_id=agent)
+    await conversation.async_converse(
+        hass, "Hi again", first.conversation_id, Context(), agent_id=agent
+    )
     turn1, turn2 = emulator.requests[-2], emulator.requests[-1]
     assert turn1.messages[0] == {"role": "system", "content": "Be brief."}
     assert "Current time" in turn1.messages[1]["content"]

@@ -97,9 +97,7 @@ def test_bare_json_call_held_and_read(factory: ParserFactory) -> None:
     parser = StreamParser(factory, reasoning=False, tools=True)
     assert parser.feed('  {"name": "intent__HassTurnOn",') == []
     assert parser.feed(' "arguments": {}}') == []
-    assert parser.finish() == [
-        ToolCallPart('{"name": "intent__HassTurnOn", "arguments": {}}')
-    ]
+    assert parser.finish() == [ToolCallPart('{"name": "intent__HassTurnOn", "arguments": {}}')]
 
 
 def test_braces_without_a_call_are_spoken(factory: ParserFactory) -> None:

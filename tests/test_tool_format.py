@@ -44,7 +44,10 @@ class _LightTool(llm.Tool):
     )
 
     async def async_call(
-        self, hass: HomeAssistant, tool_input: llm.ToolInput, llm_context: llm.LLMContext
+        self,
+        hass: HomeAssistant,  # noqa: ARG002
+        tool_input: llm.ToolInput,  # noqa: ARG002
+        llm_context: llm.LLMContext,  # noqa: ARG002
     ) -> llm.ToolResult:
         """Do nothing."""
         return llm.ToolResult(data={})
@@ -52,9 +55,9 @@ class _LightTool(llm.Tool):
 
 def test_compact_tool() -> None:
     """Names stay exact; descriptions shrink to a sentence; schemas keep only what matters."""
-    spec = compact_tool(_LightTool(), llm.selector_serializer)
+    spec = compact_tool(_LightTool(), llm.selector_serializer, drop=frozenset())
     assert spec.name == "light__HassLightSet"
-    assert spec.description == "Sets the brightness percentage or color of a light."
+    assert spec.description == "Sets the brightness percentage or color of a light"
     props = spec.parameters["properties"]
     assert props["name"] == {"type": "string"}  # no description
     assert props["domain"] == {"type": "array", "items": {"type": "string"}}
@@ -64,15 +67,11 @@ def test_compact_tool() -> None:
     assert spec.parameters["required"] == ["area"]
     assert "additionalProperties" not in spec.parameters
 
-    template = spec.as_template_tool()
-    assert template["type"] == "function"
-    assert template["function"]["name"] == "light__HassLightSet"
-
     signature = json.loads(spec.signature())
     assert signature["parameters"] == {
         "name": "string",
         "domain": "string[]",
-        "brightness": "integer 0-100",
+        "brightness": "integer 0 to 100",
         "color": "red|green",
         "device_class": "string[]",
         "area": "string",
@@ -80,6 +79,22 @@ def test_compact_tool() -> None:
     assert signature["required"] == ["area"]
     assert ", " not in spec.signature().replace(spec.description, "")
     assert ": " not in spec.signature()
+
+
+def test_unneeded_parameters_dropped() -> None:
+    """Optional parameters the model does not need are left out; required ones stay."""
+    spec = compact_tool(_LightTool(), None, drop=frozenset({"device_class", "area"}))
+    assert set(spec.parameters["properties"]) == {"name", "domain", "brightness", "color", "area"}
+
+
+def test_redundant_description_dropped() -> None:
+    """A description that only repeats the tool name is not sent."""
+
+    class _Timers(_LightTool):
+        name = "intent__HassCancelAllTimers"
+        description = "Cancels all timers."
+
+    assert compact_tool(_Timers(), None).description == ""
 
 
 def test_fallback_block_is_qwen_style() -> None:
@@ -120,11 +135,17 @@ def test_lean_schema_unions() -> None:
         ('{"name": "intent__HassTurnOn", "arguments": {"name": "Lamp",},}', None, None),
         ('{"name": "intent__HassTurnOn", "arguments": {"name": "Lamp"}', None, None),
         ('{"name": "HassTurnOn", "parameters": {"name": "Lamp"}}', None, None),
-        ('{"function": {"name": "intent__HassTurnOn", "arguments": "{\\"name\\": \\"Lamp\\"}"}}', None, None),
+        (
+            '{"function": {"name": "intent__HassTurnOn", "arguments": "{\\"name\\": \\"Lamp\\"}"}}',
+            None,
+            None,
+        ),
         ('[{"name": "intent__HassTurnOn", "arguments": {"name": "Lamp", "area": ""}}]', None, None),
         (
-            '{"name": "intent__HassTurnOn", "arguments": {"name": "Lamp", "domain": "[\\"light\\"]", '
-            '"floor": null, "x": True}}',
+            (
+                '{"name": "intent__HassTurnOn", "arguments": {"name": "Lamp", '
+                '"domain": "[\\"light\\"]", "floor": null, "x": True}}'
+            ),
             "intent__HassTurnOn",
             {"name": "Lamp", "domain": ["light"], "x": True},
         ),

@@ -100,9 +100,25 @@ class RkllmAITaskEntity(ai_task.AITaskEntity, RkllmLLMEntity):
 
 
 def json_instruction(schema: dict[str, Any]) -> str:
-    """Return the prompt text asking for JSON that fits `schema`."""
-    compact = json.dumps(schema, ensure_ascii=False, separators=(",", ":"))
-    return f"Answer with only a JSON object that fits this JSON schema: {compact}"
+    """Return the prompt text asking for a JSON object with the schema's keys."""
+    properties: dict[str, Any] = schema.get("properties") or {}
+    required = set(schema.get("required") or ())
+    keys = ", ".join(
+        f"{key} ({_kind(value)}{'' if key in required else ', optional'})"
+        for key, value in properties.items()
+    )
+    return f"Answer with only a JSON object with the keys: {keys}."
+
+
+def _kind(schema: Any) -> str:
+    if not isinstance(schema, dict):
+        return "any"
+    if enum := schema.get("enum"):
+        return " or ".join(json.dumps(value) for value in enum)
+    kind = schema.get("type")
+    if kind == "array" and isinstance(items := schema.get("items"), dict):
+        return f"list of {_kind(items)}"
+    return str(kind or "any")
 
 
 def read_structured(text: str, structure: probatio.Schema) -> Any:

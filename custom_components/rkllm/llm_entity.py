@@ -193,13 +193,15 @@ class RkllmLLMEntity(Entity):
                 raw, reason = result.bad_calls[0]
                 if retries > 0:
                     retries -= 1
-                    _LOGGER.debug("Unusable tool call (%s), asking again", reason)
+                    _LOGGER.debug("Unusable tool call (%s): %s", reason, raw)
                     correction = _correction(raw, reason, chat_log)
                     continue
                 self._add_failure(chat_log, reason)
                 return
             if not chat_log.unresponded_tool_results:
                 return
+        # Still calling tools after MAX_TOOL_ITERATIONS rounds: say so rather than loop on.
+        self._add_failure(chat_log, f"more than {MAX_TOOL_ITERATIONS} tool calls in a row")
 
     async def _async_setup_turn(
         self, chat_log: conversation.ChatLog, format_instruction: str | None
@@ -227,13 +229,16 @@ class RkllmLLMEntity(Entity):
             api.api_prompt if api else None,
             chat_log.extra_system_prompt,
         )
-        api_text = compact_api_prompt(parts.api_prompt, tools) if parts.api_prompt else ""
+        api_text = ""
+        if parts.api_prompt:
+            api_text, tools = compact_api_prompt(parts.api_prompt, tools)
         if format_instruction:
             api_text = f"{api_text}\n{format_instruction}".strip()
         block: str | None = None
         if tools:
+            # The model's own template wraps the compact signatures in its own wording.
             block = await counter.async_render_tool_block(
-                self.hass, [tool.as_template_tool() for tool in tools]
+                self.hass, [tool.signature_dict() for tool in tools]
             )
             block = block or fallback_tool_block(tools)
         system = ChatMessage(MessageRole.SYSTEM, build_system_text(parts, api_text, block))
@@ -437,8 +442,7 @@ def _correction(raw: str, reason: str, chat_log: conversation.ChatLog) -> list[C
         ChatMessage(
             MessageRole.USER,
             f'That tool call could not be used: {reason}. The request was: "{request}". '
-            "Call one of the listed tools with valid JSON inside <tool_call></tool_call>, "
-            "or answer without a tool.",
+            "Call one of the listed tools, with valid JSON, or answer without a tool.",
         ),
     ]
 

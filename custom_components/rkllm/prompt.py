@@ -18,7 +18,7 @@ written (from its `created` stamp, so it renders the same in every later turn).
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 import json
 import re
 from typing import Any
@@ -87,16 +87,22 @@ def split_system_prompt(
     return SystemParts(text.strip("\n"), api.strip("\n"), extra.strip("\n"), removed > 0)
 
 
-def compact_api_prompt(api_prompt: str, tools: Sequence[ToolSpec]) -> str:
-    """Replace HA's long Assist guidance and YAML entity listing by compact equivalents."""
+def compact_api_prompt(api_prompt: str, tools: Sequence[ToolSpec]) -> tuple[str, list[ToolSpec]]:
+    """Replace HA's long Assist guidance and YAML entity listing by compact equivalents.
+
+    Returns the text and the tools; a tool whose use the text now explains (the live
+    context tool) loses its long description.
+    """
     names = [tool.name for tool in tools]
+    explained: set[str] = set()
     text = api_prompt
     if _HA_LIVE_CONTEXT_TEXT in text:
         live = _tool_named(names, "GetLiveContext")
-        text = text.replace(
-            _HA_LIVE_CONTEXT_TEXT,
-            f"For current states or values call {live}.\n" if live else "",
-        )
+        guidance = ""
+        if live:
+            guidance = f"For current states or values call {live}.\n"
+            explained.add(live)
+        text = text.replace(_HA_LIVE_CONTEXT_TEXT, guidance)
     text, locks = _compact_entity_listing(text)
     if _HA_DEVICE_CONTROL_TEXT in text:
         control = "Control devices by name or area, plus domain."
@@ -107,7 +113,8 @@ def compact_api_prompt(api_prompt: str, tools: Sequence[ToolSpec]) -> str:
         text = text.replace(_HA_DEVICE_CONTROL_TEXT, control)
     for long, short in _HA_SENTENCES:
         text = text.replace(long, short)
-    return text
+    kept = [replace(tool, description="") if tool.name in explained else tool for tool in tools]
+    return text, kept
 
 
 def _tool_named(names: Iterable[str], suffix: str) -> str | None:
@@ -150,7 +157,7 @@ def entity_listing(entities: Iterable[dict[str, Any]]) -> str:
         names = "/".join(_split_names(entity.get("names")))
         if names:
             areas.setdefault(area, {}).setdefault(domain, []).append(names)
-    lines = ["Devices (area: domain (names)):"]
+    lines = ["Devices by area:"]
     for area in sorted(areas, key=lambda a: (a == NO_AREA, a.casefold(), a)):
         groups = areas[area]
         described = ", ".join(
@@ -178,7 +185,7 @@ def build_system_text(parts: SystemParts, api_text: str, tool_block: str | None)
 def time_note(content: conversation.UserContent) -> str:
     """Return the time a user message was written, as HA would tell it, to minute precision."""
     local = dt_util.as_local(content.created)
-    return f"(Current time {local:%H:%M}, {local:%A} {local:%Y-%m-%d}.)"
+    return f"(Current time: {local:%H:%M}, {local:%A} {local.day} {local:%B %Y}.)"
 
 
 def convert_content(content: conversation.Content, *, time_notes: bool) -> ChatMessage | None:

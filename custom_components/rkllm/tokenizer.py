@@ -20,6 +20,7 @@ from homeassistant.core import HomeAssistant
 from homeassistant.helpers import issue_registry as ir
 from homeassistant.util import slugify
 from homeassistant.util.hass_dict import HassKey
+from jinja2 import TemplateError
 
 from .const import DOMAIN
 from .models import ModelProfile
@@ -84,8 +85,8 @@ class TokenCounter:
     def render_tool_block(self, tools: list[dict[str, Any]]) -> str | None:
         """Return the text the chat template appends to the system turn for `tools` (blocking).
 
-        None when there is no tokenizer, or when its template puts tools somewhere else
-        (then the caller uses its own block).
+        None when there is no tokenizer, or when its template puts tools somewhere else or
+        does not show every tool (then the caller uses its own block).
         """
         if self._tokenizer is None or not tools:
             return None
@@ -111,7 +112,7 @@ class TokenCounter:
         try:
             plain = str(self._apply(messages, None))
             with_tools = str(self._apply(messages, tools))
-        except (*_LOAD_ERRORS, TypeError) as err:
+        except (*_LOAD_ERRORS, TypeError, TemplateError) as err:
             _LOGGER.debug("Chat template of %s cannot render tools: %s", self.source, err)
             return None
         start, end = plain.find(_SENTINEL), with_tools.find(_SENTINEL)
@@ -122,7 +123,11 @@ class TokenCounter:
             _LOGGER.debug("Chat template of %s puts tools outside the system turn", self.source)
             return None
         block = with_tools[end + len(_SENTINEL) : len(with_tools) - len(after)]
-        return block or None
+        names = [str(tool.get("function", tool).get("name", "")) for tool in tools]
+        if not block or not all(name in block for name in names):
+            _LOGGER.debug("Chat template of %s does not render these tools", self.source)
+            return None
+        return block
 
     def _apply(self, messages: list[dict[str, str]], tools: list[dict[str, Any]] | None) -> Any:
         return self._tokenizer.apply_chat_template(

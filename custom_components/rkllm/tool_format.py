@@ -16,6 +16,10 @@ MAX_DESCRIPTION_CHARS = 72  # tool descriptions: the first sentence, cut to this
 # Parameters left out of the prompt: HA's `device_class` enums are long and voice requests
 # name devices or areas instead. (`floor` is left out too when the home has no floors.)
 DROPPED_PARAMETERS = frozenset({"device_class"})
+_SHORTEST_PLURAL = 3  # "bus" and "gas" keep their s
+_FILLER_WORDS = frozenset(
+    {"a", "an", "the", "all", "of", "and", "or", "to", "for", "current", "provide", "return"}
+)
 
 # Qwen 2.5's tool-calling convention (# Tools, <tools> JSON lines, <tool_call> JSON), in
 # fewer words than its template. Used when no tokenizer renders the model's own template.
@@ -43,16 +47,8 @@ class ToolSpec:
     parameters: JsonSchema = field(default_factory=dict)
     """A minimal JSON schema of type object (no descriptions, no additionalProperties)."""
 
-    def as_template_tool(self) -> dict[str, Any]:
-        """Return the OpenAI/HF function shape chat templates expect."""
-        function: dict[str, Any] = {"name": self.name}
-        if self.description:
-            function["description"] = self.description
-        function["parameters"] = self.parameters or {"type": "object", "properties": {}}
-        return {"type": "function", "function": function}
-
-    def signature(self) -> str:
-        """Return one compact JSON line: name, description, parameter types."""
+    def signature_dict(self) -> dict[str, Any]:
+        """Return the compact signature: name, description, parameter type hints."""
         data: dict[str, Any] = {"name": self.name}
         if self.description:
             data["description"] = self.description
@@ -60,7 +56,11 @@ class ToolSpec:
             data["parameters"] = {key: _type_hint(value) for key, value in properties.items()}
         if required := self.parameters.get("required"):
             data["required"] = required
-        return json.dumps(data, ensure_ascii=False, separators=(",", ":"))
+        return data
+
+    def signature(self) -> str:
+        """Return the compact signature as one JSON line without spaces."""
+        return json.dumps(self.signature_dict(), ensure_ascii=False, separators=(",", ":"))
 
 
 @dataclass(frozen=True, slots=True)
@@ -107,11 +107,25 @@ def compact_tool(
     for key in list(properties):
         if key not in required and (key in drop or _single_choice(properties[key])):
             del properties[key]
-    return ToolSpec(
-        name=tool.name,
-        description=short_description(tool.description or ""),
-        parameters=schema,
-    )
+    description = short_description(tool.description or "")
+    if restates_name(description, tool.name):
+        description = ""
+    return ToolSpec(name=tool.name, description=description, parameters=schema)
+
+
+def restates_name(description: str, name: str) -> bool:
+    """Return True when a description only repeats the words of the tool's name.
+
+    `Cancels all timers` adds nothing to `intent__HassCancelAllTimers`.
+    """
+    words = {_stem(w) for w in re.findall(r"[a-z]+", description.lower())} - _FILLER_WORDS
+    base = name.rsplit("__", 1)[-1]
+    parts = {_stem(p.lower()) for p in re.findall(r"[A-Z]?[a-z]+|[A-Z]+(?![a-z])", base)}
+    return bool(words) and words <= parts
+
+
+def _stem(word: str) -> str:
+    return word[:-1] if word.endswith("s") and len(word) > _SHORTEST_PLURAL else word
 
 
 def _single_choice(schema: Mapping[str, Any]) -> bool:
@@ -169,7 +183,7 @@ def lean_schema(schema: Mapping[str, Any]) -> JsonSchema:
 
 
 def _type_hint(schema: Mapping[str, Any]) -> Any:
-    """Return a short type hint: "string", "string[]", "integer 0-100", "a|b", {…}."""
+    """Return a short type hint: "string", "string[]", "integer 0 to 100", "a|b", {…}."""
     kind = schema.get("type")
     if enum := schema.get("enum"):
         return "|".join(str(value) for value in enum)
@@ -182,7 +196,7 @@ def _type_hint(schema: Mapping[str, Any]) -> Any:
         return {key: _type_hint(value) for key, value in schema["properties"].items()}
     hint = str(kind or "any")
     if "minimum" in schema and "maximum" in schema:
-        hint += f" {schema['minimum']}-{schema['maximum']}"
+        hint += f" {schema['minimum']} to {schema['maximum']}"
     return hint
 
 
@@ -285,9 +299,4 @@ def _load_json_object(text: str) -> dict[str, Any]:
             return value
         if isinstance(value, list) and len(value) == 1 and isinstance(value[0], dict):
             return value[0]
-    raise ToolCallError(f"the tool call is not valid JSON: {text[:80]}")
-
-
-def tool_call_json(name: str, arguments: Mapping[str, Any]) -> str:
-    """Return the compact JSON of a call, as it goes between `<tool_call>` tags."""
-    return json.dumps({"name": name, "arguments": dict(arguments)}, ensure_ascii=False)
+    raise ToolCallError("the tool call is not valid JSON")
