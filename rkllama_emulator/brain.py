@@ -12,7 +12,8 @@ from .messages import last_user_text, message_text
 
 TOOL_NAME_RE = re.compile(r"[A-Za-z0-9_.]*Hass(?:TurnOn|TurnOff)")
 _TURN_RE = re.compile(r"\bturn (on|off) (?:the )?(.+)", re.IGNORECASE | re.DOTALL)
-_ARITH_RE = re.compile(r"(\d+(?:\.\d+)?)(?:\s*([-+*/])\s*|\s+([xX])\s+)(\d+(?:\.\d+)?)")
+# Spaces around the operator, as people write sums: dates (2026-11-25) and ranges stay text.
+_ARITH_RE = re.compile(r"(\d+(?:\.\d+)?)\s+(?:([-+*/])|([xX]))\s+(\d+(?:\.\d+)?)")
 _NAME_IS_RE = re.compile(r"\bmy name is ([A-Za-z][A-Za-z'-]*)", re.IGNORECASE)
 _ASK_NAME_RE = re.compile(r"\bwhat(?:'s| is) my name\b", re.IGNORECASE)
 _TOOL_CALL_RE = re.compile(r"<tool_call>\s*(.*?)\s*</tool_call>", re.DOTALL)

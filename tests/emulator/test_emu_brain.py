@@ -20,6 +20,7 @@ from rkllama_emulator.tokens import count_prompt_tokens, estimate_tokens, split_
         ("10 / 4", "10 / 4 = 2.5."),
         ("1 / 0", "1 / 0 is undefined: you cannot divide by zero."),
         ("hello", "You said: hello"),
+        ("Dated 2026-11-25, 0-100 %", "You said: Dated 2026-11-25, 0-100 %"),
     ],
 )
 def test_rules(text: str, expected: str) -> None:
