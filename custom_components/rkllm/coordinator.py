@@ -8,7 +8,11 @@ import time
 
 from homeassistant.config_entries import ConfigEntry
 from homeassistant.core import HomeAssistant, callback
-from homeassistant.exceptions import ConfigEntryAuthFailed, ConfigEntryError
+from homeassistant.exceptions import (
+    ConfigEntryAuthFailed,
+    ConfigEntryError,
+    HomeAssistantError,
+)
 from homeassistant.helpers.update_coordinator import DataUpdateCoordinator, UpdateFailed
 from homeassistant.util import dt as dt_util
 
@@ -111,24 +115,8 @@ class RkllmDataUpdateCoordinator(DataUpdateCoordinator[RkllmServerState]):
         """Detect the API flavour once, before the first poll."""
         try:
             self.server_info = await self.client.detect()
-        except RkllamaAuthError as err:
-            raise ConfigEntryAuthFailed(
-                translation_domain=DOMAIN,
-                translation_key="invalid_auth",
-                translation_placeholders={"error": str(err)},
-            ) from err
-        except RkllamaUnsupportedError as err:
-            raise ConfigEntryError(
-                translation_domain=DOMAIN,
-                translation_key="not_rkllama",
-                translation_placeholders={"error": str(err)},
-            ) from err
         except RkllamaError as err:
-            raise UpdateFailed(
-                translation_domain=DOMAIN,
-                translation_key="cannot_connect",
-                translation_placeholders={"error": str(err)},
-            ) from err
+            raise _setup_error(err) from err
         self.residency = ModelResidency(
             self.client,
             single_model=self.server_info.flavour.single_model,
@@ -142,18 +130,8 @@ class RkllmDataUpdateCoordinator(DataUpdateCoordinator[RkllmServerState]):
         try:
             models = await self.client.models()
             loaded = await self.client.loaded_models()
-        except RkllamaAuthError as err:
-            raise ConfigEntryAuthFailed(
-                translation_domain=DOMAIN,
-                translation_key="invalid_auth",
-                translation_placeholders={"error": str(err)},
-            ) from err
         except RkllamaError as err:
-            raise UpdateFailed(
-                translation_domain=DOMAIN,
-                translation_key="cannot_connect",
-                translation_placeholders={"error": str(err)},
-            ) from err
+            raise _setup_error(err) from err
         if self.residency is not None:
             self.residency.sync([model.name for model in loaded])
         previous = self.data.last_inference if self.data else None
@@ -235,3 +213,29 @@ class RkllmDataUpdateCoordinator(DataUpdateCoordinator[RkllmServerState]):
             await self.client.touch(name)
         except RkllamaError as err:
             LOGGER.debug("Keeping %s loaded failed: %s", name, err)
+
+
+def _setup_error(err: RkllamaError) -> HomeAssistantError:
+    """Return what Home Assistant should make of a failed detect or poll.
+
+    A refused token starts reauthentication, a server that is not rkllama stops retries,
+    anything else is an outage the coordinator retries.
+    """
+    placeholders = {"error": str(err)}
+    if isinstance(err, RkllamaAuthError):
+        return ConfigEntryAuthFailed(
+            translation_domain=DOMAIN,
+            translation_key="invalid_auth",
+            translation_placeholders=placeholders,
+        )
+    if isinstance(err, RkllamaUnsupportedError):
+        return ConfigEntryError(
+            translation_domain=DOMAIN,
+            translation_key="not_rkllama",
+            translation_placeholders=placeholders,
+        )
+    return UpdateFailed(
+        translation_domain=DOMAIN,
+        translation_key="cannot_connect",
+        translation_placeholders=placeholders,
+    )

@@ -624,8 +624,7 @@ class _OllamaStream:
 
     def chunk(self, line: JsonObject) -> ChatChunk:
         """Return the chunk one line carries."""
-        if isinstance(error := line.get("error"), str):
-            raise _error_from_text(error, 200, json.dumps(line).encode())
+        _raise_for_error_line(line)
         message = line.get("message")
         if not isinstance(message, dict):
             text = line.get("response")  # /api/generate
@@ -675,8 +674,7 @@ class _LegacyStream:
 
     def chunk(self, line: JsonObject) -> ChatChunk:
         """Return the chunk one object carries (the fork never sends a final one)."""
-        if isinstance(error := line.get("error"), str):
-            raise _error_from_text(error, 200, json.dumps(line).encode())
+        _raise_for_error_line(line)
         usage = line.get("usage")
         if isinstance(usage, dict):
             self._usage = usage
@@ -711,6 +709,12 @@ def _as_message(message: ChatMessage | JsonObject) -> ChatMessage:
         role=MessageRole(_str(message.get("role")) or "user"),
         content=_str(message.get("content")),
     )
+
+
+def _raise_for_error_line(line: JsonObject) -> None:
+    """Raise the matching error for a streamed `{"error": …}` line (sent with HTTP 200)."""
+    if isinstance(error := line.get("error"), str):
+        raise _error_from_text(error, HTTPStatus.OK, json.dumps(line).encode())
 
 
 def _raise_for_auth(status: int, body: bytes, what: str) -> None:
