@@ -28,13 +28,7 @@ from .api import (
     GenerationStats,
     JsonValue,
     MessageRole,
-    RkllamaBusyError,
-    RkllamaConnectionError,
     RkllamaError,
-    RkllamaMalformedResponseError,
-    RkllamaModelLoadError,
-    RkllamaModelNotFoundError,
-    RkllamaTimeoutError,
 )
 from .const import (
     ANSWER_TOKEN_RESERVE,
@@ -50,6 +44,7 @@ from .const import (
     MAX_TOOL_ITERATIONS,
 )
 from .coordinator import RkllmConfigEntry, RkllmDataUpdateCoordinator
+from .errors import error_translation_key, report_outage
 from .history import ContextTooSmallError, async_fit_history
 from .models import ModelProfile
 from .prompt import (
@@ -321,11 +316,8 @@ class RkllmLLMEntity(Entity):
             result.error = err
         if result.stats is not None:
             coordinator.async_record_inference(setup.server_model, result.stats)
-        if isinstance(result.error, RkllamaConnectionError) and not isinstance(
-            result.error, RkllamaTimeoutError
-        ):
-            coordinator.last_update_success = False
-            coordinator.async_update_listeners()
+        if result.error is not None:
+            report_outage(coordinator, result.error)
         return result
 
     async def _deltas(
@@ -396,7 +388,7 @@ class RkllmLLMEntity(Entity):
         """Return the translated error for a failed generation."""
         err = result.error
         assert err is not None  # noqa: S101 - only called with an error
-        key = _error_key(err, mid_answer=result.received)
+        key = error_translation_key(err, mid_answer=result.received)
         _LOGGER.warning("Answer of %s failed: %s", self.entity_id, err)
         error = TurnError(
             translation_domain=DOMAIN,
@@ -445,22 +437,3 @@ def _correction(raw: str, reason: str, chat_log: conversation.ChatLog) -> list[C
             "Call one of the listed tools, with valid JSON, or answer without a tool.",
         ),
     ]
-
-
-def _error_key(err: RkllamaError, *, mid_answer: bool) -> str:
-    """Return the translation key of a client error."""
-    if isinstance(err, RkllamaTimeoutError):
-        key = "timeout"
-    elif isinstance(err, RkllamaConnectionError):
-        key = "connection_dropped" if mid_answer else "cannot_connect"
-    elif isinstance(err, RkllamaModelNotFoundError):
-        key = "model_not_found"
-    elif isinstance(err, RkllamaModelLoadError):
-        key = "model_load_failed"
-    elif isinstance(err, RkllamaBusyError):
-        key = "server_busy"
-    elif isinstance(err, RkllamaMalformedResponseError):
-        key = "invalid_response"
-    else:
-        key = "server_error"
-    return key

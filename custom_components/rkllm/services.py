@@ -9,16 +9,12 @@ from homeassistant.helpers import config_validation as cv
 import probatio
 
 from .api import (
-    RkllamaBusyError,
-    RkllamaConnectionError,
     RkllamaError,
-    RkllamaMalformedResponseError,
-    RkllamaModelLoadError,
     RkllamaModelNotFoundError,
-    RkllamaTimeoutError,
 )
 from .const import ATTR_CONFIG_ENTRY_ID, ATTR_MODEL, DOMAIN
 from .coordinator import RkllmConfigEntry, RkllmDataUpdateCoordinator
+from .errors import error_translation_key, report_outage
 
 SERVICE_LOAD_MODEL = "load_model"
 SERVICE_UNLOAD_MODEL = "unload_model"
@@ -98,21 +94,8 @@ def _translate(
             translation_key="service_model_not_found",
             translation_placeholders=placeholders,
         )
-    if isinstance(err, RkllamaConnectionError):
-        # The server is gone: show it at once rather than at the next poll.
-        coordinator.last_update_success = False
-        coordinator.async_update_listeners()
-    key = "invalid_response"
-    if isinstance(err, RkllamaTimeoutError):
-        key = "timeout"
-    elif isinstance(err, RkllamaConnectionError):
-        key = "cannot_connect"
-    elif isinstance(err, RkllamaModelLoadError):
-        key = "model_load_failed"
-    elif isinstance(err, RkllamaBusyError):
-        key = "server_busy"
-    elif not isinstance(err, RkllamaMalformedResponseError):
-        key = "server_error"
+    report_outage(coordinator, err)
+    key = error_translation_key(err)
     return HomeAssistantError(
         translation_domain=DOMAIN,
         translation_key=key,
