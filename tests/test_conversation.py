@@ -376,3 +376,24 @@ async def test_agent_registration(hass: HomeAssistant, mock_config_entry: MockCo
     assert entity.supported_features == conversation.ConversationEntityFeature.CONTROL
     assert entity.device_info is not None
     assert entity.device_info["name"] == "Kitchen assistant"
+
+
+@pytest.mark.usefixtures("init_integration")
+async def test_user_language_asked_for(
+    hass: HomeAssistant, mock_config_entry: MockConfigEntry, emulator: RkllamaEmulator
+) -> None:
+    """A German pipeline asks the model to answer in German; English adds nothing."""
+    await asyncio.create_task(
+        conversation.async_converse(
+            hass,
+            "Wie spät ist es?",
+            None,
+            Context(),
+            language="de",
+            agent_id=agent_id(hass, mock_config_entry),
+        )
+    )
+    system = str(emulator.requests[-1].messages[0]["content"])
+    assert "Answer in the user's language (de)." in system
+    await _say(hass, mock_config_entry, "What is 2 + 2?")
+    assert "user's language" not in str(emulator.requests[-1].messages[0]["content"])

@@ -87,7 +87,7 @@ class RkllmConversationEntity(
             return err.as_conversation_result()
 
         try:
-            await self._async_handle_chat_log(chat_log)
+            await self._async_handle_chat_log(chat_log, language=user_input.language)
         except TurnError as err:
             if not err.kept_partial:
                 raise

@@ -51,6 +51,7 @@ from .prompt import (
     build_system_text,
     compact_api_prompt,
     convert_content,
+    language_note,
     split_system_prompt,
 )
 from .stream_parser import (
@@ -166,6 +167,7 @@ class RkllmLLMEntity(Entity):
         *,
         response_format: JsonValue = None,
         format_instruction: str | None = None,
+        language: str | None = None,
     ) -> None:
         """Generate the answer to the chat log, running tools in between (bounded).
 
@@ -173,7 +175,7 @@ class RkllmLLMEntity(Entity):
             TurnError: the server failed, or the prompt does not fit the context window.
 
         """
-        setup = await self._async_setup_turn(chat_log, format_instruction)
+        setup = await self._async_setup_turn(chat_log, format_instruction, language)
         retries = TOOL_CALL_RETRIES
         correction: list[ChatMessage] = []
         for _iteration in range(MAX_TOOL_ITERATIONS):
@@ -199,7 +201,10 @@ class RkllmLLMEntity(Entity):
         self._add_failure(chat_log, f"more than {MAX_TOOL_ITERATIONS} tool calls in a row")
 
     async def _async_setup_turn(
-        self, chat_log: conversation.ChatLog, format_instruction: str | None
+        self,
+        chat_log: conversation.ChatLog,
+        format_instruction: str | None,
+        language: str | None = None,
     ) -> _TurnSetup:
         """Resolve the model and build the turn's system prompt."""
         settings = self._settings
@@ -229,6 +234,8 @@ class RkllmLLMEntity(Entity):
             api_text, tools = compact_api_prompt(parts.api_prompt, tools)
         if format_instruction:
             api_text = f"{api_text}\n{format_instruction}".strip()
+        if note := language_note(language):
+            api_text = f"{api_text}\n{note}".strip()
         block: str | None = None
         if tools:
             # The model's own template wraps the compact signatures in its own wording.

@@ -174,6 +174,17 @@ def _split_names(value: Any) -> list[str]:
     return [part.strip() for part in value.split(", ") if part.strip()]
 
 
+def language_note(language: str | None) -> str:
+    """Return the instruction to answer in the user's language (none for English).
+
+    The pipeline's language is fixed per agent in practice, so the note keeps the system
+    prompt stable from turn to turn.
+    """
+    if not language or language.split("-")[0].lower() == "en":
+        return ""
+    return f"Answer in the user's language ({language})."
+
+
 def build_system_text(parts: SystemParts, api_text: str, tool_block: str | None) -> str:
     """Join the static parts of the system message; the tool block goes last."""
     text = "\n".join(part for part in (parts.instructions, api_text, parts.extra) if part)
