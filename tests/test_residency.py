@@ -4,13 +4,16 @@ from __future__ import annotations
 
 import asyncio
 from collections import Counter
+from datetime import timedelta
 from pathlib import Path
 
+from homeassistant.const import CONF_MODEL, CONF_URL
 from homeassistant.core import HomeAssistant
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
 from custom_components.rkllm.api import ChatMessage, MessageRole
+from custom_components.rkllm.const import CONF_KEEP_LOADED, DOMAIN
 from custom_components.rkllm.coordinator import RkllmDataUpdateCoordinator
 from rkllama_emulator import FAST_TIMING, EmulatorConfig, Flavour, RkllamaEmulator
 
@@ -120,3 +123,55 @@ async def test_multi_model_loads_each_once(
     assert Counter(model for model, _ in emulator.loads) == {TEST_MODEL: 1, REASONING_MODEL: 1}
     assert sorted(emulator.resident_models()) == sorted([TEST_MODEL, REASONING_MODEL])
     assert emulator.unloads == []
+
+
+@pytest.mark.parametrize("keep_loaded", [True, False])
+@pytest.mark.usefixtures("socket_enabled", "setup_ha")
+async def test_keep_loaded_outlives_idle_unload(
+    hass: HomeAssistant,
+    models_dir: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    keep_loaded: bool,
+) -> None:
+    """Polls touch a kept model before the server's idle timer would unload it."""
+    monkeypatch.setattr(
+        "custom_components.rkllm.coordinator.KEEP_LOADED_REFRESH", timedelta(seconds=0.2)
+    )
+    config = EmulatorConfig(
+        models_dir=models_dir,
+        timing=FAST_TIMING,
+        idle_unload_seconds=0.6,
+        idle_check_seconds=0.1,
+    )
+    async with RkllamaEmulator(config) as emu:
+        await emu.start()
+        entry = MockConfigEntry(
+            domain=DOMAIN,
+            data={CONF_URL: emu.url},
+            subentries_data=[
+                {
+                    "data": {CONF_MODEL: TEST_MODEL, CONF_KEEP_LOADED: keep_loaded},
+                    "subentry_type": "conversation",
+                    "title": "Agent",
+                    "unique_id": None,
+                }
+            ],
+        )
+        entry.add_to_hass(hass)
+        assert await hass.config_entries.async_setup(entry.entry_id)
+        coordinator = await _ready(hass, entry)
+        if not keep_loaded:
+            await _ask(coordinator, TEST_MODEL, "hello")
+        for _poll in range(12):  # 1.8 s of polls, three idle-unload periods
+            await asyncio.sleep(0.15)
+            await coordinator.async_refresh()
+            await hass.async_block_till_done(wait_background_tasks=True)
+        touches = [r for r in emu.requests if r.route == "/api/generate"]
+        if keep_loaded:
+            assert emu.resident_models() == [TEST_MODEL]
+            assert len(touches) >= 2
+            assert [model for model, _ in emu.loads] == [TEST_MODEL]
+        else:
+            assert emu.resident_models() == []
+            assert touches == []
+        await hass.config_entries.async_unload(entry.entry_id)

@@ -198,10 +198,9 @@ class RkllmDataUpdateCoordinator(DataUpdateCoordinator[RkllmServerState]):
         kept = [name for name in self.keep_loaded_models() if name in state.loaded_names]
         now = time.monotonic()
         for name in kept:
+            # Unknown (loaded before us, or by someone else): touch at once to be safe.
             last = self.residency.last_used.get(name)
-            if last is None:
-                self.residency.last_used[name] = now
-            elif now - last >= KEEP_LOADED_REFRESH.total_seconds():
+            if last is None or now - last >= KEEP_LOADED_REFRESH.total_seconds():
                 self.residency.last_used[name] = now
                 self.config_entry.async_create_background_task(
                     self.hass, self._touch_model(name), f"{DOMAIN} keep {name} loaded"

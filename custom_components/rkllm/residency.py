@@ -69,6 +69,7 @@ class ModelResidency:
                 await self.client.load_model(model)
             self.loads += 1
             self.load_seconds += time.monotonic() - started
+            self.last_used[model] = started  # the server's idle timer starts with the load
             self.resident.append(model)
             self._touch(model)
         if self.on_change is not None:
