@@ -109,6 +109,8 @@ class RkllmDataUpdateCoordinator(DataUpdateCoordinator[RkllmServerState]):
         self.client = client
         self.server_info: ServerInfo | None = None
         self.residency: ModelResidency | None = None
+        self.active_generations = 0
+        """Answers being generated on this server right now (see boards.pick_board)."""
         self._details: dict[str, ModelDetails] = {}
 
     async def _async_setup(self) -> None:

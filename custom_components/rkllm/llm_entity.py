@@ -30,6 +30,7 @@ from .api import (
     MessageRole,
     RkllamaError,
 )
+from .boards import busy, pick_board
 from .const import (
     ANSWER_TOKEN_RESERVE,
     CONF_MAX_HISTORY,
@@ -104,6 +105,8 @@ class _Generation:
 class _TurnSetup:
     """Everything fixed for one turn."""
 
+    choice: str
+    """The agent's model choice (each board may name the model differently)."""
     server_model: str
     profile: ModelProfile
     counter: TokenCounter
@@ -246,6 +249,7 @@ class RkllmLLMEntity(Entity):
         system = ChatMessage(MessageRole.SYSTEM, build_system_text(parts, api_text, block))
         context_window = int(settings.get(CONF_NUM_CTX) or profile.context_length)
         return _TurnSetup(
+            choice=choice,
             server_model=server_model,
             profile=profile,
             counter=counter,
@@ -306,23 +310,25 @@ class RkllmLLMEntity(Entity):
     ) -> _Generation:
         """Stream one answer of the model into the chat log."""
         result = _Generation()
-        coordinator = self._coordinator
+        board = pick_board(self.hass, self._coordinator, setup.choice)
+        coordinator = board.coordinator
         try:
-            async with coordinator.model_residency.use(setup.server_model):
-                stream = coordinator.client.chat(
-                    messages,
-                    model=setup.server_model,
-                    options=setup.options,
-                    response_format=response_format,
-                )
-                async for _content in chat_log.async_add_delta_content_stream(
-                    self.entity_id, self._deltas(stream, setup, result)
-                ):
-                    pass
+            with busy(coordinator):
+                async with coordinator.model_residency.use(board.model):
+                    stream = coordinator.client.chat(
+                        messages,
+                        model=board.model,
+                        options=setup.options,
+                        response_format=response_format,
+                    )
+                    async for _content in chat_log.async_add_delta_content_stream(
+                        self.entity_id, self._deltas(stream, setup, result)
+                    ):
+                        pass
         except RkllamaError as err:  # loading the model failed before the stream began
             result.error = err
         if result.stats is not None:
-            coordinator.async_record_inference(setup.server_model, result.stats)
+            coordinator.async_record_inference(board.model, result.stats)
         if result.error is not None:
             report_outage(coordinator, result.error)
         return result
