@@ -33,6 +33,11 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--decode-tps", type=float)
     parser.add_argument("--no-tool-holdback", action="store_true")
     parser.add_argument("--stranded-piece", action="store_true")
+    parser.add_argument(
+        "--no-prompt-cache",
+        action="store_true",
+        help="prefill every prompt in full (no free system part for a system prompt seen before)",
+    )
     parser.add_argument("--idle-unload-seconds", type=float, default=1800.0)
     return parser.parse_args(argv)
 
@@ -52,6 +57,7 @@ def build_config(args: argparse.Namespace) -> EmulatorConfig:
         timing=timing,
         tool_holdback=not args.no_tool_holdback,
         stranded_piece=args.stranded_piece,
+        system_prompt_cache=not args.no_prompt_cache,
         idle_unload_seconds=args.idle_unload_seconds,
     )
 

@@ -4,7 +4,14 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from . import legacy_generate, routes_info, routes_legacy, routes_native, routes_ollama
+from . import (
+    legacy_generate,
+    routes_debug,
+    routes_info,
+    routes_legacy,
+    routes_native,
+    routes_ollama,
+)
 from .config import Flavour
 from .middleware import on_response_prepare, rkllama_middleware
 from .state import STATE_KEY, EmulatorState
@@ -37,6 +44,7 @@ def _fork_routes() -> list[web.RouteDef]:
 def _routes(flavour: Flavour) -> list[web.RouteDef]:
     """Return the route table of a flavour."""
     common = [
+        web.get(f"{routes_debug.DEBUG_PREFIX}/requests", routes_debug.requests),
         web.get("/", routes_info.root),
         web.get("/models", routes_info.models),
         web.post("/pull", routes_native.pull),

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from dataclasses import dataclass
+import time
 from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
@@ -127,6 +128,7 @@ class OllamaRun:
             async with asyncio.timeout(self.state.config.token_timeout_seconds):
                 worker = await self.state.engine.acquire(self.job.model, self.job.loaded_by)
                 self.job.record.queue_wait_seconds = self.loop.time() - self.started
+                self.job.record.started_at = time.time()
                 if not self.state.config.multi_model:
                     self.state.residency.touch(worker)
                 bad = bad_integer_option(self.job.options)
@@ -135,6 +137,7 @@ class OllamaRun:
                 seconds = self.state.engine.prefill_seconds(
                     self.job.model, self.stats.prompt_tokens, *self._system
                 )
+                self.job.record.prefill_seconds = seconds
                 await self.state.engine.prefill(seconds + (slow.delay if slow else 0.0), self.stats)
         except LoadError as error:
             return load_error_response(self.job.model, error)
@@ -196,8 +199,12 @@ class OllamaRun:
         self, worker: Worker, pieces: list[str], queue: asyncio.Queue[str | None]
     ) -> None:
         """Generate into a queue (the worker side); free the slot when done."""
+        record = self.job.record
         try:
             async for piece in self.state.engine.decode(worker, pieces, self.stats):
+                record.last_token_at = time.time()
+                if record.first_token_at is None:
+                    record.first_token_at = record.last_token_at
                 queue.put_nowait(piece)
         finally:
             self.state.engine.release(worker)
@@ -249,6 +256,7 @@ class OllamaRun:
             raw = json_body(body).text or ""
             return web.Response(text=raw[: len(raw) // 2], content_type="application/json")
         huge = faults.consume(Fault.HUGE_LINE)
+        job.record.first_sent_at = time.time()
         if huge is not None:
             body["message" if job.chat else "response"] = (
                 {"role": "assistant", "content": "A" * self.state.config.huge_line_bytes}
@@ -294,6 +302,7 @@ class OllamaRun:
             await delivery.piece(piece)
         self._finish_record("".join(received))
         response, _reason = await delivery.end(lambda: metrics(self.stats, self._total_ns()))
+        self.job.record.first_sent_at = delivery.first_sent_at
         if delivery.client_gone:
             self.state.disconnects += 1
             await producer

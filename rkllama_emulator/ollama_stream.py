@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from dataclasses import dataclass
+import time
 from typing import TYPE_CHECKING
 
 from .ollama_shapes import final_line, piece_line, tool_call_line
@@ -58,6 +59,8 @@ class StreamDelivery:
         self.dropped = False
         self.closed = False
         self.first_line = True
+        self.first_sent_at: float | None = None
+        """Wall-clock time the first piece or tool-call line was written."""
 
     @property
     def client_gone(self) -> bool:
@@ -80,6 +83,8 @@ class StreamDelivery:
             if self.faults.malformed:
                 payload = payload[: len(payload) // 2] + b"\n"
         await self.out.send(payload)
+        if self.first_sent_at is None and not data.get("done"):
+            self.first_sent_at = time.time()
 
     async def _piece(self, piece: str) -> None:
         """Send one piece line, then drop the connection if that fault says so."""

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
+import time
 from typing import Any
 
 
@@ -25,3 +26,17 @@ class RecordedRequest:
     queue_wait_seconds: float = 0.0
     status: int = 200
     done: bool = False
+    # Wall-clock times (time.time(), seconds) for benchmarks, see GET /_emulator/requests:
+    # arrival of the request, start of its generation (after the queue and any model load),
+    # first piece generated, first piece written to the wire, last piece generated, response end.
+    arrived_at: float = field(default_factory=time.time)
+    started_at: float | None = None
+    first_token_at: float | None = None
+    first_sent_at: float | None = None
+    last_token_at: float | None = None
+    ended_at: float | None = None
+    prefill_seconds: float = 0.0
+
+    def as_json(self) -> dict[str, Any]:
+        """Return the record as JSON-ready data."""
+        return asdict(self)

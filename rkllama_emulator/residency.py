@@ -68,6 +68,8 @@ class Residency:
         self.faults = faults
         self.workers: dict[str, Worker] = {}
         self.loads: list[tuple[str, float]] = []
+        self.load_events: list[dict[str, str | float]] = []
+        """Every load with who asked for it and when it ended (time.time()), for benchmarks."""
         self.unloads: list[str] = []
         self._load_locks: dict[str, asyncio.Lock] = {}
 
@@ -186,4 +188,7 @@ class Residency:
         self.workers[name] = worker
         self.touch(worker)
         self.loads.append((name, seconds))
+        self.load_events.append(
+            {"model": name, "seconds": seconds, "loaded_by": loaded_by, "at": time.time()}
+        )
         return worker

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from typing import TYPE_CHECKING, Any
 
 from .bodies import BodyError, json_force, loaded_by
@@ -79,6 +80,7 @@ async def api_chat(request: web.Request) -> web.StreamResponse:
     )
     response = await OllamaRun(state, request, job).run()
     record.status = response.status
+    record.ended_at = time.time()
     return response
 
 
@@ -132,4 +134,5 @@ async def api_generate(request: web.Request) -> web.StreamResponse:
     )
     response = await OllamaRun(state, request, job).run()
     record.status = response.status
+    record.ended_at = time.time()
     return response

@@ -4,32 +4,25 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import contextlib
-import os
 from pathlib import Path
 import signal
 import sys
-import time
 
 import aiohttp
 
 from demo_lib import assist, bench, haconfig, integration
 from demo_lib.hass import HassClient, HassWebSocket
+from demo_lib.launch import HOST, server_from_env, start_emulator, start_hass, wait_for_server
 from demo_lib.procs import DemoError, ManagedProcess, check_ports
 from demo_lib.progress import Progress
 
 ROOT = Path(__file__).resolve().parents[2]
-HOST = "127.0.0.1"
 MODEL = "Qwen2.5-1.5B-Instruct"
 AGENT_NAME = "Qwen2.5 assistant"
 PIPELINE_NAME = "rkllm demo"
 USER = ("Demo", "demo", "rkllm-demo")  # name, username, password: loopback-only throwaway instance
 LIGHT_PROMPT = "Turn on the kitchen light"
 LIGHT_ENTITY = "light.kitchen_light"
-HA_START_TIMEOUT = 180.0  # seconds until HA serves HTTP (first start compiles translations etc.)
-EMULATOR_START_TIMEOUT = 60.0  # seconds
-# Children talk to nothing outside this machine (a tokenizer must come from a local cache).
-OFFLINE_ENV = {"HF_HUB_OFFLINE": "1", "HF_HUB_DISABLE_TELEMETRY": "1", "DO_NOT_TRACK": "1"}
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
@@ -60,34 +53,6 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
-def server_from_env() -> str | None:
-    """Return the real rkllama server's URL from RKLLM_SERVER_HOST/PORT, or None."""
-    host = os.environ.get("RKLLM_SERVER_HOST", "").strip()
-    port = os.environ.get("RKLLM_SERVER_PORT", "").strip()
-    if not host and not port:
-        return None
-    if host.startswith(("http://", "https://")):
-        return host.rstrip("/") + (f":{port}" if port and host.count(":") < 2 else "")
-    return f"http://{host or 'localhost'}:{port or '8080'}"
-
-
-async def wait_for_server(
-    session: aiohttp.ClientSession, url: str, timeout: float, process: ManagedProcess | None
-) -> None:
-    """Wait until the rkllama server answers HTTP at ``url``."""
-    deadline = time.monotonic() + timeout
-    while True:
-        if process is not None:
-            process.check_alive()
-        with contextlib.suppress(aiohttp.ClientError, TimeoutError):
-            async with asyncio.timeout(5), session.get(url + "/api/tags") as resp:
-                if resp.status < 500:
-                    return
-        if time.monotonic() > deadline:
-            raise DemoError(f"the rkllama server at {url} did not answer within {timeout:.0f}s")
-        await asyncio.sleep(0.3)
-
-
 class Demo:
     """One run of the demo: the processes it started, the clients, the steps."""
 
@@ -99,7 +64,6 @@ class Demo:
         self.base_url = f"http://{HOST}:{args.ha_port}"
         self.remote_url = server_from_env()
         self.processes: list[ManagedProcess] = []
-        self.env = {**os.environ, **OFFLINE_ENV}
 
     async def stop_processes(self) -> None:
         """Stop what this run started, newest first: Home Assistant, then the emulator."""
@@ -116,60 +80,22 @@ class Demo:
     async def start_emulator(self, session: aiohttp.ClientSession) -> str:
         """Start the bundled emulator with the seed's models; return its URL."""
         timing = "fast" if self.args.fast else "board"
-        port = self.args.emulator_port
-        url = f"http://{HOST}:{port}"
-        async with self.progress.step(f"starting the rkllama emulator ({timing} timing) on {url}"):
-            models_dir = self.config_dir / "rkllama-models"  # the emulator fills it with the seed's
-            process = ManagedProcess(
-                "rkllama emulator",
-                [
-                    sys.executable,
-                    "-m",
-                    "rkllama_emulator",
-                    "--host",
-                    HOST,
-                    "--port",
-                    str(port),
-                    "--models-dir",
-                    str(models_dir),
-                    "--timing",
-                    timing,
-                ],
-                self.config_dir / "emulator.log",
-                self.env,
-            )
-            self.processes.append(process)
-            await process.start()
-            await wait_for_server(session, url, EMULATOR_START_TIMEOUT, process)
-        return url
+        return await start_emulator(
+            self.progress,
+            self.processes,
+            session,
+            port=self.args.emulator_port,
+            models_dir=self.config_dir / "rkllama-models",
+            log_path=self.config_dir / "emulator.log",
+            options=["--timing", timing],
+            what=f"{timing} timing",
+        )
 
     async def start_hass(self, client: HassClient) -> HassWebSocket:
         """Start Home Assistant on the fresh config dir, onboard the demo user; return a ws."""
-        async with self.progress.step(f"starting Home Assistant on {self.base_url}"):
-            process = ManagedProcess(
-                "Home Assistant",
-                [
-                    str(Path(sys.executable).with_name("hass")),
-                    "--config",
-                    str(self.config_dir),
-                    "--skip-pip",  # requirements come from requirements.lock, nothing from the net
-                    "--log-no-color",
-                ],
-                self.config_dir / "hass-console.log",
-                self.env,
-            )
-            self.processes.append(process)
-            await process.start()
-            await client.wait_until_serving(process, HA_START_TIMEOUT)
-        async with self.progress.step("onboarding the demo user"):
-            await client.onboard(*USER)
-            ws = await client.websocket()
-            deadline = time.monotonic() + HA_START_TIMEOUT
-            while (await ws.call("get_config"))["state"] != "RUNNING":
-                process.check_alive()
-                if time.monotonic() > deadline:
-                    raise DemoError("Home Assistant did not reach RUNNING")
-                await asyncio.sleep(0.5)
+        _process, ws = await start_hass(
+            self.progress, self.processes, client, self.config_dir, USER
+        )
         return ws
 
     async def setup_agent(

@@ -100,8 +100,14 @@ def _store(key: str, version: int, data: dict[str, Any], minor_version: int = 1)
     )
 
 
-def write_config_dir(config_dir: Path, *, port: int, integration_dir: Path) -> None:
-    """Recreate ``config_dir`` for a first start of HA on 127.0.0.1:``port``."""
+def write_config_dir(
+    config_dir: Path, *, port: int, integration_dir: Path, template_entities: str | None = None
+) -> None:
+    """Recreate ``config_dir`` for a first start of HA on 127.0.0.1:``port``.
+
+    ``template_entities`` is the body of the ``template:`` block (default: the demo's lights
+    and switch).
+    """
     if config_dir.exists():
         if any(config_dir.iterdir()) and not (config_dir / MARKER).exists():
             raise DemoError(
@@ -115,7 +121,7 @@ def write_config_dir(config_dir: Path, *, port: int, integration_dir: Path) -> N
     (config_dir / "custom_components").mkdir()
     (config_dir / "custom_components" / "rkllm").symlink_to(integration_dir.resolve())
     (config_dir / "configuration.yaml").write_text(
-        CONFIGURATION_YAML.format(template_entities=_template_entities())
+        CONFIGURATION_YAML.format(template_entities=template_entities or _template_entities())
     )
     # HA 2026.x reads the HTTP bind address and port only from .storage/http (a YAML http: block
     # becomes a "pending" config that reverts to 0.0.0.0:8123 after 5 minutes): confirmed config.

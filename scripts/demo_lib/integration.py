@@ -132,15 +132,24 @@ async def _subentry_ids(ws: HassWebSocket, entry_id: str) -> set[str]:
 
 
 async def add_agent(
-    client: HassClient, ws: HassWebSocket, entry_id: str, model: str, name: str
+    client: HassClient,
+    ws: HassWebSocket,
+    entry_id: str,
+    model: str,
+    name: str,
+    *,
+    llm_hass_api: tuple[str, ...] = ("assist",),
 ) -> str:
-    """Add a conversation agent (subentry) for ``model`` with the Assist API; return its id."""
+    """Add a conversation agent (subentry) for ``model``, by default with the Assist API.
+
+    Returns the subentry id.
+    """
     before = await _subentry_ids(ws, entry_id)
     await run_flow(
         client,
         "/api/config/config_entries/subentries/flow",
         {"handler": [entry_id, "conversation"], "show_advanced_options": False},
-        {"name": name, "model": model, "llm_hass_api": ["assist"], "keep_loaded": True},
+        {"name": name, "model": model, "llm_hass_api": list(llm_hass_api), "keep_loaded": True},
         f"adding the {model} conversation agent",
     )
     # The REST answer names no subentry: the one that is new is ours.

@@ -16,8 +16,9 @@ _TICK = 0.1  # seconds between two spinner frames
 class Progress:
     """Report named steps with their duration."""
 
-    def __init__(self, stream: TextIO | None = None) -> None:
-        """Write to ``stream`` (stderr by default)."""
+    def __init__(self, stream: TextIO | None = None, label: str = "demo") -> None:
+        """Write to ``stream`` (stderr by default); plain lines start with ``[label]``."""
+        self._label = label
         self._stream = stream or sys.stderr
         self._tty = self._stream.isatty()
         self._started = time.monotonic()
@@ -28,7 +29,7 @@ class Progress:
 
     def note(self, message: str) -> None:
         """Print one line of information."""
-        self._write(f"\r\033[K{message}\n" if self._tty else f"[demo] {message}\n")
+        self._write(f"\r\033[K{message}\n" if self._tty else f"[{self._label}] {message}\n")
 
     @contextlib.asynccontextmanager
     async def step(self, name: str) -> AsyncIterator[None]:
@@ -38,7 +39,7 @@ class Progress:
         if self._tty:
             spinner = asyncio.create_task(self._spin(name, start))
         else:
-            self._write(f"[demo] {name} …\n")
+            self._write(f"[{self._label}] {name} …\n")
         try:
             yield
         except BaseException:
@@ -56,7 +57,10 @@ class Progress:
             mark = "\033[32m✓\033[0m" if ok else "\033[31m✗\033[0m"
             self._write(f"\r\033[K{mark} {name} ({elapsed:.1f}s)\n")
         else:
-            self._write(f"[demo] {name}: {'done' if ok else 'FAILED'} in {elapsed:.1f}s\n")
+            self._write(
+                f"[{self._label}] {name}: {'done' if ok else 'FAILED'} in {elapsed:.1f}s "
+                f"(total {time.monotonic() - self._started:.0f}s)\n"
+            )
 
     async def _spin(self, name: str, start: float) -> None:
         frame = 0

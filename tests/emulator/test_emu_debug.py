@@ -7,6 +7,8 @@ import time
 import aiohttp
 from emu_helpers import TURN_ON_TOOL, chat, user
 
+from rkllama_emulator.__main__ import build_config, parse_args
+
 
 async def test_debug_route_reports_records_with_ordered_stamps(
     emulator, http: aiohttp.ClientSession
@@ -23,6 +25,8 @@ async def test_debug_route_reports_records_with_ordered_stamps(
         data = await response.json()
     assert data["next"] == 2
     assert [load["model"] for load in data["loads"]] == ["Qwen2.5-1.5B-Instruct"]
+    assert data["loads"][0]["loaded_by"]
+    assert data["loads"][0]["at"] >= before
     first, second = data["requests"]
     assert first["index"] == 0
     assert second["index"] == 1
@@ -49,3 +53,10 @@ async def test_debug_route_reports_records_with_ordered_stamps(
     assert [record["index"] for record in paged["requests"]] == [1]
     async with http.get(f"{emulator.url}/_emulator/requests?since=x") as response:
         assert response.status == 400
+
+
+def test_cli_no_prompt_cache_turns_the_system_prompt_cache_off(tmp_path) -> None:
+    """--no-prompt-cache: every prompt is prefilled in full (default: the cache is on)."""
+    base = ["--models-dir", str(tmp_path)]
+    assert build_config(parse_args(base)).system_prompt_cache is True
+    assert build_config(parse_args([*base, "--no-prompt-cache"])).system_prompt_cache is False

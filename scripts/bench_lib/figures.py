@@ -1,0 +1,528 @@
+"""From the raw measurements to the figures of the results table (ours · peer · ratio · goal)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+import statistics
+from typing import Any
+
+from bench_lib.runner import Raw
+from bench_lib.stats import Figure, Summary, ours_at_least, ours_at_most, ratio_at_most
+from demo_lib.bench import PROMPTS
+from demo_lib.procs import DemoError
+
+M1 = "1. First spoken text"
+M2 = "2. Prompt size"
+M3 = "3. Tool round trip"
+M4 = "4. Overhead"
+M5 = "5. Model residency"
+M6 = "6. Cost to Home Assistant"
+M7 = "7. Concurrency"
+MEASURES = (M1, M2, M3, M4, M5, M6, M7)
+CONTEXT = 4096
+FIRST_TEXT_GOAL = 2.5  # seconds, on the goal home
+LAG_GOAL = 0.050  # seconds after the server's first token
+TOKENS_RATIO_GOAL = 0.5
+TOOL_RATIO_GOAL = 0.35
+RATE_GOAL = 0.99
+P50_GOAL = 0.003
+P95_GOAL = 0.010
+
+
+def _values(rows: list[dict[str, Any]], side: str, key: str) -> list[float]:
+    return [float(row[key]) for row in rows if row["side"] == side]
+
+
+def _summaries(rows: list[dict[str, Any]], key: str, scale: float = 1.0) -> tuple[Summary, Summary]:
+    ours = _values(rows, "ours", key)
+    peer = _values(rows, "peer", key)
+    if not ours or not peer:
+        raise DemoError(f"no samples of {key}")
+    return Summary.of([v * scale for v in ours]), Summary.of([v * scale for v in peer])
+
+
+def _median_figure(  # noqa: PLR0917 - a table row's fields, in order
+    measure: str,
+    key: str,
+    label: str,
+    unit: str,
+    rows: list[dict[str, Any]],
+    field: str,
+    *,
+    scale: float = 1.0,
+    stat: Callable[[Summary], float] = lambda s: s.median,
+    **extra: Any,
+) -> Figure:
+    ours, peer = _summaries(rows, field, scale)
+    return Figure(
+        measure,
+        key,
+        label,
+        unit,
+        stat(ours),
+        stat(peer),
+        ours_summary=ours,
+        peer_summary=peer,
+        **extra,
+    )
+
+
+class Builder:
+    """Builds the figures of one run."""
+
+    def __init__(self, raw: Raw) -> None:
+        """Read ``raw``."""
+        self.raw = raw
+        self.plan = raw.meta["plan"]
+        self.goal_home = str(self.plan["goal_home"])
+        self.figures: list[Figure] = []
+        self.missing: list[str] = []
+        """Figures that could not be computed (a measure failed), with the reason."""
+
+    def add(self, figure: Figure) -> None:
+        """Add one figure."""
+        self.figures.append(figure)
+
+    def build(self) -> list[Figure]:
+        """Return every figure that the measurements allow; note the others in ``missing``."""
+        parts: tuple[tuple[str, Callable[[], None]], ...] = (
+            (M1, self.first_text),
+            (M2, self.prompt_size),
+            (M3, self.tool_round_trip),
+            (M4, self.overhead),
+            (M5, self.residency),
+            (M6, self.cost),
+            (M7, self.concurrency),
+        )
+        for measure, part in parts:
+            try:
+                part()
+            except (KeyError, TypeError, ValueError, DemoError, statistics.StatisticsError) as err:
+                self.missing.append(f"{measure}: not (fully) measured ({err!r})")
+        return self.figures
+
+    # -- 1 ---------------------------------------------------------------------------------
+
+    def first_text(self) -> None:
+        """Time to the first streamed text and to the end of the answer, per home."""
+        for size, home in self.raw.homes.items():
+            rows = home["first_text"]
+            goal_home = size == self.goal_home
+            if goal_home:
+                worst = {
+                    side: max(
+                        statistics.median(
+                            r["ttft"] for r in rows if r["side"] == side and r["test"] == test
+                        )
+                        for test, _text in PROMPTS
+                    )
+                    for side in ("ours", "peer")
+                }
+                self.add(
+                    Figure(
+                        M1,
+                        f"first_text_slowest_prompt.{size}",
+                        f"first text, slowest of the 5 prompts (median of reps), {size} entities",
+                        "s",
+                        worst["ours"],
+                        worst["peer"],
+                        goal=f"ours ≤ {FIRST_TEXT_GOAL} s",
+                        check=ours_at_most(FIRST_TEXT_GOAL),
+                    )
+                )
+            self.add(
+                _median_figure(
+                    M1,
+                    f"first_text.{size}",
+                    f"first text, median, {size} entities",
+                    "s",
+                    rows,
+                    "ttft",
+                )
+            )
+            self.add(
+                _median_figure(
+                    M1,
+                    f"answer_end.{size}",
+                    f"end of answer, median, {size} entities",
+                    "s",
+                    rows,
+                    "end",
+                )
+            )
+            if goal_home:
+                self.add(
+                    _median_figure(
+                        M1,
+                        f"first_text_lag.{size}",
+                        f"first text after the server's first token, median, {size} entities",
+                        "ms",
+                        rows,
+                        "lag",
+                        scale=1000,
+                        goal=f"ours ≤ {LAG_GOAL * 1000:.0f} ms",
+                        check=ours_at_most(LAG_GOAL * 1000),
+                    )
+                )
+            cold = home["cold"]
+            self.add(
+                Figure(
+                    M1,
+                    f"first_turn_first_text.{size}",
+                    f"first text of the agent's first turn, {size} entities",
+                    "s",
+                    cold["ours"]["ttft"],
+                    cold["peer"]["ttft"],
+                )
+            )
+
+    # -- 2 ---------------------------------------------------------------------------------
+
+    def prompt_size(self) -> None:
+        """Prompt tokens of turn 1 and 2, the shared prefix, the fixed part, the context."""
+        largest = max(self.raw.homes, key=int)
+        for size, home in self.raw.homes.items():
+            data = home["prompt_size"]
+            ours, peer = data["ours"], data["peer"]
+            for turn in ("turn1", "turn2"):
+                self.add(
+                    Figure(
+                        M2,
+                        f"{turn}_tokens.{size}",
+                        f"prompt tokens, turn {turn[-1]}, {size} entities",
+                        "tokens",
+                        ours[f"{turn}_tokens"],
+                        peer[f"{turn}_tokens"],
+                        goal=f"≤ {TOKENS_RATIO_GOAL}× peer",
+                        check=ratio_at_most(TOKENS_RATIO_GOAL),
+                    )
+                )
+            self.add(
+                Figure(
+                    M2,
+                    f"shared_prefix_tokens.{size}",
+                    f"turn-2 tokens that are a byte-identical prefix of turn 1, {size} entities",
+                    "tokens",
+                    ours["prefix_tokens"],
+                    peer["prefix_tokens"],
+                    note=(
+                        f"of {ours['turn1_tokens']} (ours) and {peer['turn1_tokens']} (peer) "
+                        "turn-1 tokens"
+                    ),
+                )
+            )
+            self.add(
+                Figure(
+                    M2,
+                    f"fixed_part_shared.{size}",
+                    f"whole fixed part (system prompt, tools) shared, {size} entities",
+                    "1 = yes",
+                    float(ours["fixed_shared"]),
+                    float(peer["fixed_shared"]),
+                    goal="ours = 1",
+                    check=ours_at_least(1),
+                )
+            )
+            if size == largest:
+                needed = {
+                    side: data[side]["turn2_tokens"] + data[side]["turn2_completion"]
+                    for side in ("ours", "peer")
+                }
+                self.add(
+                    Figure(
+                        M2,
+                        f"context_needed.{size}",
+                        f"turn 2 prompt + answer tokens, {size} entities (context {CONTEXT})",
+                        "tokens",
+                        needed["ours"],
+                        needed["peer"],
+                        goal=f"ours ≤ {CONTEXT}",
+                        check=ours_at_most(CONTEXT),
+                    )
+                )
+
+    # -- 3 ---------------------------------------------------------------------------------
+
+    def tool_round_trip(self) -> None:
+        """Light on, first confirmation text, confirmation done."""
+        for size, home in self.raw.homes.items():
+            rows = home["tool_round_trip"]
+            goal = size == self.goal_home
+            extra: dict[str, Any] = (
+                {"goal": f"≤ {TOOL_RATIO_GOAL}× peer", "check": ratio_at_most(TOOL_RATIO_GOAL)}
+                if goal
+                else {}
+            )
+            self.add(
+                _median_figure(
+                    M3,
+                    f"light_on.{size}",
+                    f"kitchen light on, median, {size} entities",
+                    "s",
+                    rows,
+                    "light_on",
+                    **extra,
+                )
+            )
+            self.add(
+                _median_figure(
+                    M3,
+                    f"confirmation_end.{size}",
+                    f"spoken confirmation complete, median, {size} entities",
+                    "s",
+                    rows,
+                    "end",
+                    **extra,
+                )
+            )
+            self.add(
+                _median_figure(
+                    M3,
+                    f"confirmation_first_text.{size}",
+                    f"first text of the confirmation, median, {size} entities",
+                    "s",
+                    rows,
+                    "first_confirmation",
+                )
+            )
+
+    # -- 4 ---------------------------------------------------------------------------------
+
+    def overhead(self) -> None:
+        """End-to-end vs server rate, and the latency Home Assistant adds."""
+        home = self.raw.homes[self.goal_home]
+        through, direct = home["through_ha"], home["direct"]
+        for row in [*through, *direct]:
+            row["rate_ratio"] = row["server_seconds"] / row["e2e"]
+        self.add(
+            _median_figure(
+                M4,
+                "rate_ratio",
+                "end-to-end tok/s ÷ server tok/s through HA (conversation/process), median",
+                "×",
+                through,
+                "rate_ratio",
+                goal=f"ours ≥ {RATE_GOAL}",
+                check=ours_at_least(RATE_GOAL),
+            )
+        )
+        for stat, goal in (("p50", P50_GOAL), ("p95", P95_GOAL)):
+            self.add(
+                _median_figure(
+                    M4,
+                    f"added_latency_{stat}",
+                    f"latency added by HA (conversation/process), {stat}",
+                    "ms",
+                    through,
+                    "added_latency",
+                    scale=1000,
+                    stat=(lambda s: s.median) if stat == "p50" else (lambda s: s.p95),
+                    goal=f"ours ≤ {goal * 1000:.0f} ms",
+                    check=ours_at_most(goal * 1000),
+                )
+            )
+        for part, what in (("before_server", "before"), ("after_server", "after")):
+            self.add(
+                _median_figure(
+                    M4,
+                    f"added_latency_{what}_server",
+                    f"of which {what} the server's work, p50",
+                    "ms",
+                    through,
+                    part,
+                    scale=1000,
+                )
+            )
+        self.add(
+            _median_figure(
+                M4,
+                "direct_added_latency_p50",
+                "latency added by the client alone (the same requests, no HA), p50",
+                "ms",
+                direct,
+                "added_latency",
+                scale=1000,
+            )
+        )
+        self.add(
+            _median_figure(
+                M4,
+                "direct_rate_ratio",
+                "end-to-end tok/s ÷ server tok/s with the client alone, median",
+                "×",
+                direct,
+                "rate_ratio",
+            )
+        )
+        pipeline = [row for h in self.raw.homes.values() for row in h["first_text"]]
+        self.add(
+            _median_figure(
+                M4,
+                "pipeline_added_latency_p50",
+                "latency added by HA through the Assist pipeline (measure-1 turns), p50",
+                "ms",
+                pipeline,
+                "added_latency",
+                scale=1000,
+            )
+        )
+
+    # -- 5 ---------------------------------------------------------------------------------
+
+    def residency(self) -> None:
+        """Count loads and load time of two alternating agents, vs load-per-request."""
+        data = self.raw.residency
+        count = int(data["requests"])
+        for flavour, name in (("multi", "upstream multi-model"), ("single", "single-model")):
+            if flavour not in data:
+                continue
+            ours, peer = data[flavour]["ours"], data[flavour]["peer"]
+            each = max(ours["load_seconds_each"], peer["load_seconds_each"])
+            policy = f"load per request: {count} loads, {count * each:.0f} s"
+            multi = flavour == "multi"
+            self.add(
+                Figure(
+                    M5,
+                    f"loads.{flavour}",
+                    f"model loads, {count} alternating requests, {name} server",
+                    "loads",
+                    ours["loads"],
+                    peer["loads"],
+                    goal=f"ours < {count} (load per request)" if multi else "—",
+                    check=ours_at_most(count - 1) if multi else None,
+                    note=policy,
+                )
+            )
+            self.add(
+                Figure(
+                    M5,
+                    f"load_seconds.{flavour}",
+                    f"total model load time, {name} server",
+                    "s",
+                    ours["load_seconds"],
+                    peer["load_seconds"],
+                    note=policy,
+                )
+            )
+
+    # -- 6 ---------------------------------------------------------------------------------
+
+    def cost(self) -> None:
+        """Add set-up and reload time, blocking calls and memory."""
+        homes = list(self.raw.homes.values())
+
+        def median_of(getter: Callable[[dict[str, Any]], float]) -> float:
+            return statistics.median(getter(home) for home in homes)
+
+        self.add(
+            Figure(
+                M6,
+                "config_flow_seconds",
+                "add the server through the config flow until loaded, median of homes",
+                "s",
+                median_of(lambda h: h["setup_seconds"]["ours"]),
+                median_of(lambda h: h["setup_seconds"]["peer"]),
+            )
+        )
+        reloads_ours = [v for h in homes for v in h["reload_seconds"]["ours"]]
+        reloads_peer = [v for h in homes for v in h["reload_seconds"]["peer"]]
+        ours_s, peer_s = Summary.of(reloads_ours), Summary.of(reloads_peer)
+        self.add(
+            Figure(
+                M6,
+                "reload_seconds",
+                "config-entry reload (unload + setup), median",
+                "s",
+                ours_s.median,
+                peer_s.median,
+                ours_summary=ours_s,
+                peer_summary=peer_s,
+            )
+        )
+        self.add(
+            Figure(
+                M6,
+                "blocking_calls",
+                "“Detected blocking call” reports in HA's log, all homes",
+                "count",
+                sum(h["blocking_calls"]["ours"] for h in homes),
+                sum(h["blocking_calls"]["peer"] for h in homes),
+                goal="ours = 0",
+                check=ours_at_most(0),
+            )
+        )
+        self.add(
+            Figure(
+                M6,
+                "memory_mib",
+                "RSS added to HA by the integration's set-up and first turn, median of homes",
+                "MiB",
+                median_of(lambda h: h["rss_mib"]["ours"] - h["rss_mib"]["before"]),
+                median_of(lambda h: h["rss_mib"]["peer"] - h["rss_mib"]["ours"]),
+                note=(
+                    "ours: transformers imported, tokenizer unavailable offline, so token "
+                    "counts are estimated (no tokenizer in memory)"
+                ),
+            )
+        )
+
+    # -- 7 ---------------------------------------------------------------------------------
+
+    def concurrency(self) -> None:
+        """Simultaneous conversations."""
+        data = self.raw.concurrency
+        ours, peer = data["ours"], data["peer"]
+        count = int(ours["conversations"])
+        self.add(
+            Figure(
+                M7,
+                "answered",
+                f"conversations answered of {count} sent at once",
+                "count",
+                ours["answered"],
+                peer["answered"],
+                goal=f"ours = {count}",
+                check=ours_at_least(count),
+            )
+        )
+        self.add(
+            Figure(
+                M7,
+                "fifo",
+                "served in arrival order (FIFO)",
+                "1 = yes",
+                float(ours["fifo"]),
+                float(peer["fifo"]),
+                goal="ours = 1",
+                check=ours_at_least(1),
+            )
+        )
+        waits_o, waits_p = Summary.of(ours["queue_waits"]), Summary.of(peer["queue_waits"])
+        self.add(
+            Figure(
+                M7,
+                "queue_wait_max",
+                "server queue wait, longest",
+                "s",
+                waits_o.max,
+                waits_p.max,
+                ours_summary=waits_o,
+                peer_summary=waits_p,
+            )
+        )
+        self.add(
+            Figure(
+                M7,
+                "all_answered_seconds",
+                "until all are answered",
+                "s",
+                ours["all_answered_seconds"],
+                peer["all_answered_seconds"],
+            )
+        )
+
+
+def build(raw: Raw) -> tuple[list[Figure], list[str]]:
+    """Return the figures of a run and what could not be computed."""
+    builder = Builder(raw)
+    return builder.build(), builder.missing
