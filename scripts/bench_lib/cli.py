@@ -5,14 +5,13 @@ from __future__ import annotations
 import argparse
 import asyncio
 from pathlib import Path
-import signal
 import sys
 
 from bench_lib import figures, report
 from bench_lib.runner import ROOT, Bench, Plan
 from demo_lib import haconfig
 from demo_lib.launch import HOST, server_from_env
-from demo_lib.procs import DemoError, check_ports
+from demo_lib.procs import DemoError, cancel_on_signals, check_ports
 from demo_lib.progress import Progress
 
 DEFAULT_OUTPUT = ROOT / "bench" / "results"
@@ -113,20 +112,8 @@ async def _main(args: argparse.Namespace) -> int:
     progress = Progress(label="bench")
     plan = make_plan(args)
     bench = Bench(args, plan, progress)
-    task = asyncio.current_task()
-    loop = asyncio.get_running_loop()
-    signalled = False
-
-    def on_signal() -> None:
-        nonlocal signalled
-        if signalled:
-            bench.kill_processes()
-        elif task is not None:
-            signalled = True
-            task.cancel()
-
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(sig, on_signal)
+    # First Ctrl-C: stop in order (HA, then the emulator). Second: kill them at once.
+    restore_signals = cancel_on_signals(bench.kill_processes)
     try:
         ports = {"Home Assistant": (args.ha_port, "--ha-port")}
         if args.server_url is None:
@@ -161,8 +148,7 @@ async def _main(args: argparse.Namespace) -> int:
         return 130
     finally:
         await bench.stop_processes()
-        for sig in (signal.SIGINT, signal.SIGTERM):
-            loop.remove_signal_handler(sig)
+        restore_signals()
     return 0
 
 

@@ -32,7 +32,7 @@ from demo_lib import haconfig
 from demo_lib.bench import PROMPTS
 from demo_lib.hass import HassClient, HassWebSocket
 from demo_lib.launch import HOST, start_emulator, start_hass, wait_for_server
-from demo_lib.procs import DemoError, ManagedProcess
+from demo_lib.procs import DemoError, ManagedProcess, kill_processes, stop_processes
 from demo_lib.progress import Progress
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -141,15 +141,11 @@ class Bench:
 
     async def stop_processes(self) -> None:
         """Stop what this run started, newest first."""
-        for process in reversed(self.processes):
-            if process.returncode is None:
-                async with self.progress.step(f"stopping {process.name} (pid {process.pid})"):
-                    await process.stop()
+        await stop_processes(self.processes, self.progress)
 
     def kill_processes(self) -> None:
         """Kill what this run started at once (a second Ctrl-C)."""
-        for process in self.processes:
-            process.kill()
+        kill_processes(self.processes)
 
     async def _stop(self, process: ManagedProcess) -> None:
         async with self.progress.step(f"stopping {process.name} (pid {process.pid})"):

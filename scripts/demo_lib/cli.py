@@ -5,7 +5,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 from pathlib import Path
-import signal
 import sys
 
 import aiohttp
@@ -13,7 +12,14 @@ import aiohttp
 from demo_lib import assist, bench, haconfig, integration
 from demo_lib.hass import HassClient, HassWebSocket
 from demo_lib.launch import HOST, server_from_env, start_emulator, start_hass, wait_for_server
-from demo_lib.procs import DemoError, ManagedProcess, check_ports
+from demo_lib.procs import (
+    DemoError,
+    ManagedProcess,
+    cancel_on_signals,
+    check_ports,
+    kill_processes,
+    stop_processes,
+)
 from demo_lib.progress import Progress
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -67,15 +73,11 @@ class Demo:
 
     async def stop_processes(self) -> None:
         """Stop what this run started, newest first: Home Assistant, then the emulator."""
-        for process in reversed(self.processes):
-            if process.returncode is None:
-                async with self.progress.step(f"stopping {process.name} (pid {process.pid})"):
-                    await process.stop()
+        await stop_processes(self.processes, self.progress)
 
     def kill_processes(self) -> None:
         """Kill what this run started at once (a second Ctrl-C)."""
-        for process in self.processes:
-            process.kill()
+        kill_processes(self.processes)
 
     async def start_emulator(self, session: aiohttp.ClientSession) -> str:
         """Start the bundled emulator with the seed's models; return its URL."""
@@ -255,21 +257,8 @@ class Demo:
 async def _main(args: argparse.Namespace) -> int:
     progress = Progress()
     demo = Demo(args, progress)
-    task = asyncio.current_task()
-    loop = asyncio.get_running_loop()
-    signalled = False
-
-    def on_signal() -> None:
-        # First Ctrl-C: stop in order (HA, then the emulator). Second: kill them at once.
-        nonlocal signalled
-        if signalled:
-            demo.kill_processes()
-        elif task is not None:
-            signalled = True
-            task.cancel()
-
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(sig, on_signal)
+    # First Ctrl-C: stop in order (HA, then the emulator). Second: kill them at once.
+    restore_signals = cancel_on_signals(demo.kill_processes)
     try:
         return await demo.run()
     except DemoError as err:
@@ -283,8 +272,7 @@ async def _main(args: argparse.Namespace) -> int:
         return 130
     finally:
         await demo.stop_processes()
-        for sig in (signal.SIGINT, signal.SIGTERM):
-            loop.remove_signal_handler(sig)
+        restore_signals()
 
 
 def main(argv: list[str] | None = None) -> int:

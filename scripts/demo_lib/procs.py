@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 import contextlib
 import errno
 import os
@@ -10,7 +11,12 @@ from pathlib import Path
 import signal
 import socket
 
+from demo_lib.progress import Progress
+
 STOP_TIMEOUT = 30.0  # seconds a child gets to exit after SIGTERM before SIGKILL
+
+
+_STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
 
 
 class DemoError(Exception):
@@ -117,3 +123,44 @@ class ManagedProcess:
             return
         with contextlib.suppress(ProcessLookupError, PermissionError):
             os.killpg(self._proc.pid, sig)
+
+
+async def stop_processes(processes: list[ManagedProcess], progress: Progress) -> None:
+    """Stop the children a run started, newest first, each as a progress step."""
+    for process in reversed(processes):
+        if process.returncode is None:
+            async with progress.step(f"stopping {process.name} (pid {process.pid})"):
+                await process.stop()
+
+
+def kill_processes(processes: list[ManagedProcess]) -> None:
+    """Kill the children a run started at once (a second Ctrl-C)."""
+    for process in processes:
+        process.kill()
+
+
+def cancel_on_signals(kill: Callable[[], None]) -> Callable[[], None]:
+    """Let a first SIGINT/SIGTERM cancel the current task (an orderly stop), a second `kill`.
+
+    Returns the function that removes these handlers again.
+    """
+    task = asyncio.current_task()
+    signalled = False
+
+    def on_signal() -> None:
+        nonlocal signalled
+        if signalled:
+            kill()
+        elif task is not None:
+            signalled = True
+            task.cancel()
+
+    loop = asyncio.get_running_loop()
+    for sig in _STOP_SIGNALS:
+        loop.add_signal_handler(sig, on_signal)
+
+    def restore() -> None:
+        for sig in _STOP_SIGNALS:
+            loop.remove_signal_handler(sig)
+
+    return restore
