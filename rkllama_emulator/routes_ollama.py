@@ -39,7 +39,6 @@ async def _body(request: web.BaseRequest) -> dict[str, Any] | web.Response:
 
 async def api_chat(request: web.Request) -> web.StreamResponse:
     """POST /api/chat."""
-    state = request.app[STATE_KEY]
     body = await _body(request)
     if not isinstance(body, dict):
         return body
@@ -50,38 +49,16 @@ async def api_chat(request: web.Request) -> web.StreamResponse:
     messages = clean_messages(body.get("messages"))
     system, rest = upstream_messages(messages, str(body.get("system") or ""))
     tools = body.get("tools") if isinstance(body.get("tools"), list) else None
-    stream = bool(body.get("stream", True))
-    fmt = body.get("format")
-    options = body.get("options") if isinstance(body.get("options"), dict) else None
-    record = RecordedRequest(
-        route="/api/chat",
-        model=model,
-        messages=messages,
-        tools=tools,
-        options=options,
-        format=fmt,
-        think=_think(body),
-        stream=stream,
-    )
-    state.requests.append(record)
-    job = OllamaJob(
+    return await _run(
+        request,
+        body,
         chat=True,
         model=model,
         system=system,
-        brain_messages=messages,
-        prompt_messages=apply_format(rest, fmt),
-        tools=tools or None,
-        think=_think(body),
-        stream=stream,
-        fmt=fmt,
-        options=dict(options or {}),
-        loaded_by=loaded_by(request),
-        record=record,
+        messages=messages,
+        prompt_messages=rest,
+        tools=tools,
     )
-    response = await OllamaRun(state, request, job).run()
-    record.status = response.status
-    record.ended_at = time.time()
-    return response
 
 
 async def api_generate(request: web.Request) -> web.StreamResponse:
@@ -105,13 +82,39 @@ async def api_generate(request: web.Request) -> web.StreamResponse:
     if body.get("images"):
         user["images"] = body["images"]
     messages = [*([{"role": "system", "content": system}] if system else []), user]
+    return await _run(
+        request,
+        body,
+        chat=False,
+        model=model,
+        system=system,
+        messages=messages,
+        prompt_messages=[user],
+        tools=None,
+    )
+
+
+async def _run(
+    request: web.Request,
+    body: dict[str, Any],
+    *,
+    chat: bool,
+    model: str,
+    system: str | None,
+    messages: list[dict[str, Any]],
+    prompt_messages: list[dict[str, Any]],
+    tools: list[Any] | None,
+) -> web.StreamResponse:
+    """Record one /api/chat or /api/generate request, run it, and note how it ended."""
+    state = request.app[STATE_KEY]
     stream = bool(body.get("stream", True))
     fmt = body.get("format")
     options = body.get("options") if isinstance(body.get("options"), dict) else None
     record = RecordedRequest(
-        route="/api/generate",
+        route="/api/chat" if chat else "/api/generate",
         model=model,
         messages=messages,
+        tools=tools,
         options=options,
         format=fmt,
         think=_think(body),
@@ -119,12 +122,12 @@ async def api_generate(request: web.Request) -> web.StreamResponse:
     )
     state.requests.append(record)
     job = OllamaJob(
-        chat=False,
+        chat=chat,
         model=model,
         system=system,
         brain_messages=messages,
-        prompt_messages=apply_format([user], fmt),
-        tools=None,
+        prompt_messages=apply_format(prompt_messages, fmt),
+        tools=tools or None,
         think=_think(body),
         stream=stream,
         fmt=fmt,
