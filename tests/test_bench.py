@@ -9,10 +9,11 @@ import json
 import math
 import os
 from pathlib import Path
-import socket
 import subprocess
 
 import pytest
+
+from .ports import free_port
 
 ROOT = Path(__file__).parents[1]
 BENCH_TIMEOUT = 420  # seconds: bootstrap check, HA start, every measure on the 10-entity home
@@ -61,12 +62,6 @@ def auto_enable_custom_integrations() -> None:
     """Override the root fixture: the bench runs its own Home Assistant, no `hass` here."""
 
 
-def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 def _is_number(value: object) -> bool:
     return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
 
@@ -81,11 +76,11 @@ def test_bench_quick_measures_every_figure(socket_enabled: None, tmp_path: Path)
             str(ROOT / "scripts" / "bench"),
             "--quick",
             "--ha-port",
-            str(_free_port()),
+            str(free_port()),
             "--emulator-port",
-            str(_free_port()),
+            str(free_port()),
             "--emulator-port-single",
-            str(_free_port()),
+            str(free_port()),
             "--output-dir",
             str(out),
             "--config-dir",

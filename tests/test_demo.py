@@ -5,10 +5,11 @@ from __future__ import annotations
 import os
 from pathlib import Path
 import re
-import socket
 import subprocess
 
 import pytest
+
+from .ports import free_port
 
 ROOT = Path(__file__).parents[1]
 TESTS = ("Math", "Explanation", "Code Generation", "Reasoning", "Creative")
@@ -18,12 +19,6 @@ DEMO_TIMEOUT = 540  # seconds: bootstrap check, HA start, five prompts, the ligh
 @pytest.fixture(autouse=True)
 def auto_enable_custom_integrations() -> None:
     """Override the root fixture: the demo runs its own Home Assistant, no `hass` here."""
-
-
-def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def _number(cell: str) -> float:
@@ -45,9 +40,9 @@ def test_demo_once_prints_the_benchmark_table_and_turns_on_the_light(
             "--once",
             "--fast",
             "--ha-port",
-            str(_free_port()),
+            str(free_port()),
             "--emulator-port",
-            str(_free_port()),
+            str(free_port()),
             "--config-dir",
             str(tmp_path / "demo-config"),
         ],
