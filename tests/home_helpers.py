@@ -94,50 +94,38 @@ CHAT_TEMPLATE = (
 )
 
 
-class HomeLight(LightEntity):
-    """An on/off light that really switches."""
+class _OnOff:
+    """On/off behaviour shared by the test lights and switches: it really switches."""
+
+    _attr_should_poll = False
+    _attr_is_on: bool | None
+
+    def __init__(self, name: str) -> None:
+        """Start switched off."""
+        self._attr_name = name
+        self._attr_unique_id = name.lower().replace(" ", "_")
+        self._attr_is_on = False
+
+    async def async_turn_on(self, **kwargs: Any) -> None:  # noqa: ARG002
+        """Switch on."""
+        self._attr_is_on = True
+        self.async_write_ha_state()  # type: ignore[attr-defined]  # from the entity class
+
+    async def async_turn_off(self, **kwargs: Any) -> None:  # noqa: ARG002
+        """Switch off."""
+        self._attr_is_on = False
+        self.async_write_ha_state()  # type: ignore[attr-defined]  # from the entity class
+
+
+class HomeLight(_OnOff, LightEntity):
+    """An on/off light."""
 
     _attr_supported_color_modes: ClassVar[set[ColorMode]] = {ColorMode.ONOFF}
     _attr_color_mode = ColorMode.ONOFF
-    _attr_should_poll = False
-
-    def __init__(self, name: str) -> None:
-        """Start switched off."""
-        self._attr_name = name
-        self._attr_unique_id = name.lower().replace(" ", "_")
-        self._attr_is_on = False
-
-    async def async_turn_on(self, **kwargs: Any) -> None:  # noqa: ARG002
-        """Switch on."""
-        self._attr_is_on = True
-        self.async_write_ha_state()
-
-    async def async_turn_off(self, **kwargs: Any) -> None:  # noqa: ARG002
-        """Switch off."""
-        self._attr_is_on = False
-        self.async_write_ha_state()
 
 
-class HomeSwitch(SwitchEntity):
-    """A switch that really switches."""
-
-    _attr_should_poll = False
-
-    def __init__(self, name: str) -> None:
-        """Start switched off."""
-        self._attr_name = name
-        self._attr_unique_id = name.lower().replace(" ", "_")
-        self._attr_is_on = False
-
-    async def async_turn_on(self, **kwargs: Any) -> None:  # noqa: ARG002
-        """Switch on."""
-        self._attr_is_on = True
-        self.async_write_ha_state()
-
-    async def async_turn_off(self, **kwargs: Any) -> None:  # noqa: ARG002
-        """Switch off."""
-        self._attr_is_on = False
-        self.async_write_ha_state()
+class HomeSwitch(_OnOff, SwitchEntity):
+    """A switch."""
 
 
 class HomeSensor(SensorEntity):
