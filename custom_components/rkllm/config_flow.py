@@ -39,6 +39,7 @@ from homeassistant.helpers.selector import (
     SelectOptionDict,
     SelectSelector,
     SelectSelectorConfig,
+    SelectSelectorMode,
     TemplateSelector,
     TextSelector,
     TextSelectorConfig,
@@ -49,20 +50,26 @@ from yarl import URL
 
 from .api import RkllamaAuthError, RkllamaClient, RkllamaError, RkllamaUnsupportedError
 from .const import (
+    CONF_ENTITIES_IN_PROMPT,
     CONF_KEEP_LOADED,
     CONF_MAX_HISTORY,
     CONF_NUM_CTX,
+    CONF_QUICK_CONFIRMATION,
     CONF_SHOW_THINKING,
     CONF_TEMPERATURE,
     CONF_TOKEN,
+    DEFAULT_ENTITIES_IN_PROMPT,
     DEFAULT_HOST,
     DEFAULT_KEEP_LOADED,
     DEFAULT_MAX_HISTORY,
     DEFAULT_PORT,
+    DEFAULT_QUICK_CONFIRMATION,
     DEFAULT_SHOW_THINKING,
     DEFAULT_TEMPERATURE,
     DEFAULT_URL,
     DOMAIN,
+    ENTITIES_ALL,
+    ENTITIES_RELEVANT,
     ENV_SERVER_HOST,
     ENV_SERVER_PORT,
     MAX_MAX_HISTORY,
@@ -458,6 +465,32 @@ def subentry_schema(
                 multiple=True,
             )
         )
+        schema[
+            probatio.Optional(
+                CONF_ENTITIES_IN_PROMPT,
+                description={
+                    "suggested_value": options.get(
+                        CONF_ENTITIES_IN_PROMPT, DEFAULT_ENTITIES_IN_PROMPT
+                    )
+                },
+            )
+        ] = SelectSelector(
+            SelectSelectorConfig(
+                options=[ENTITIES_RELEVANT, ENTITIES_ALL],
+                translation_key=CONF_ENTITIES_IN_PROMPT,
+                mode=SelectSelectorMode.DROPDOWN,
+            )
+        )
+        schema[
+            probatio.Optional(
+                CONF_QUICK_CONFIRMATION,
+                description={
+                    "suggested_value": options.get(
+                        CONF_QUICK_CONFIRMATION, DEFAULT_QUICK_CONFIRMATION
+                    )
+                },
+            )
+        ] = BooleanSelector()
     schema.update(
         {
             probatio.Optional(
@@ -516,7 +549,12 @@ def clean_subentry_input(user_input: Mapping[str, Any], subentry_type: str) -> d
     if data.get(CONF_TEMPERATURE) is not None:
         data[CONF_TEMPERATURE] = float(data[CONF_TEMPERATURE])
     if subentry_type != "conversation":
-        for key in (CONF_PROMPT, CONF_LLM_HASS_API):
+        for key in (
+            CONF_PROMPT,
+            CONF_LLM_HASS_API,
+            CONF_ENTITIES_IN_PROMPT,
+            CONF_QUICK_CONFIRMATION,
+        ):
             data.pop(key, None)
     elif not data.get(CONF_LLM_HASS_API):
         data.pop(CONF_LLM_HASS_API, None)
