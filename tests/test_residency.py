@@ -134,9 +134,7 @@ async def test_keep_loaded_outlives_idle_unload(
     keep_loaded: bool,
 ) -> None:
     """Polls touch a kept model before the server's idle timer would unload it."""
-    monkeypatch.setattr(
-        "custom_components.rkllm.pool.KEEP_LOADED_REFRESH", timedelta(seconds=0.2)
-    )
+    monkeypatch.setattr("custom_components.rkllm.pool.KEEP_LOADED_REFRESH", timedelta(seconds=0.2))
     config = EmulatorConfig(
         models_dir=models_dir,
         timing=FAST_TIMING,
