@@ -82,6 +82,7 @@ from .const import (
 )
 from .coordinator import RkllmConfigEntry
 from .models import KNOWN_MODELS, find_known_model, model_profile
+from .prompt_preview import async_prompt_preview
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -362,6 +363,9 @@ class RkllmSubentryFlowHandler(ConfigSubentryFlow):
             options: Mapping[str, Any] = (
                 {} if self._is_new else self._get_reconfigure_subentry().data
             )
+            placeholders: dict[str, str] | None = None
+            if self._subentry_type == "conversation":
+                placeholders = await self._async_prompt_preview(options, server_models)
             return self.async_show_form(
                 step_id="set_options",
                 data_schema=probatio.Schema(
@@ -373,6 +377,7 @@ class RkllmSubentryFlowHandler(ConfigSubentryFlow):
                         server_models=server_models,
                     )
                 ),
+                description_placeholders=placeholders,
             )
 
         data = clean_subentry_input(user_input, self._subentry_type)
@@ -388,6 +393,21 @@ class RkllmSubentryFlowHandler(ConfigSubentryFlow):
 
     async_step_user = async_step_set_options
     async_step_reconfigure = async_step_set_options
+
+    async def _async_prompt_preview(
+        self, options: Mapping[str, Any], server_models: list[str]
+    ) -> dict[str, str]:
+        """Return the prompt preview of the agent as configured (defaults for a new one)."""
+        coordinator = self._get_entry().runtime_data.coordinator
+        choices = model_options(server_models)
+        choice = str(options.get(CONF_MODEL) or (choices[0]["value"] if choices else ""))
+        defaults = {CONF_LLM_HASS_API: [llm.LLM_API_ASSIST]} if self._is_new else {}
+        return await async_prompt_preview(
+            self.hass,
+            {**defaults, **options},
+            await coordinator.async_profile(choice),
+            coordinator.prefill_rate,
+        )
 
 
 def model_title(model: str) -> str:

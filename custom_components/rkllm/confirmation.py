@@ -108,7 +108,8 @@ async def async_confirmation(
         success = _path(data, "data", "success")
         args = arguments.get(result.tool_call_id, {})
         key = _sentence_key(_intent_of(result.tool_name), success, args)
-        names = [str(target.get("name") or target.get("id")) for target in success]
+        entities = [target for target in success if target.get("type") == "entity"]
+        names = [str(target.get("name") or target.get("id")) for target in entities or success]
         said.setdefault(
             (key, str(args.get("position", "")), str(args.get("brightness", ""))), []
         ).extend(names)

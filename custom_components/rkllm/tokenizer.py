@@ -165,6 +165,13 @@ class TokenizerCache:
             self._counters[source] = future
         return await asyncio.shield(future)
 
+    def ready(self, profile: ModelProfile) -> TokenCounter | None:
+        """Return the model's counter if its tokenizer is loaded already (never waits)."""
+        future = self._counters.get(profile.tokenizer or "")
+        if future is None or not future.done() or future.cancelled() or future.exception():
+            return None
+        return future.result()
+
     async def _async_load(self, source: str, model: str) -> TokenCounter:
         cache_dir = self._hass.config.path(TOKENIZER_CACHE_DIR)
         issue_id = f"tokenizer_unavailable_{slugify(source)}"
