@@ -10,18 +10,25 @@ from freezegun.api import FrozenDateTimeFactory
 from homeassistant.components import conversation
 from homeassistant.components.homeassistant.llm import DYNAMIC_CONTEXT_PROMPT
 from homeassistant.core import Context, HomeAssistant
-from homeassistant.helpers import entity_registry as er, llm
+from homeassistant.helpers import (
+    area_registry as ar,
+    entity_registry as er,
+    floor_registry as fr,
+    llm,
+)
 import probatio
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
 from custom_components.rkllm.const import CONF_ENTITIES_IN_PROMPT, DOMAIN, ENTITIES_ALL
 from custom_components.rkllm.prompt import (
+    area_index,
     compact_api_prompt,
     convert_content,
     entity_listing,
     split_system_prompt,
 )
+from custom_components.rkllm.relevance import Entity
 from custom_components.rkllm.tokenizer import estimate_tokens
 from custom_components.rkllm.tool_format import ToolSpec
 from rkllama_emulator import RkllamaEmulator
@@ -284,3 +291,45 @@ async def test_time_moves_into_user_messages(
     assert "Current time" in turn1.messages[1]["content"]
     assert turn2.messages[:2] == turn1.messages[:2]
     assert turn2.prompt.startswith(turn1.prompt.removesuffix(GENERATION_PROMPT))
+
+
+def test_area_index() -> None:
+    """One line: areas by floor when there are floors, the rest after them."""
+    home = [
+        Entity("light.a", "light", ("A",), ("Kitchen", "Cookery"), ("Ground floor",)),
+        Entity("light.b", "light", ("B",), ("Bedroom",), ("Upstairs", "OG")),
+        Entity("light.c", "light", ("C",), ("Garden",)),
+        Entity("light.d", "light", ("D",), ("Attic",), ("Upstairs",)),
+        Entity("light.e", "light", ("E",)),
+    ]
+    assert area_index(home) == "Areas: Ground floor: Kitchen; Upstairs: Attic, Bedroom; Garden."
+    assert area_index(home[2:3]) == "Areas: Garden."
+    assert area_index(home[4:]) == ""
+
+
+@pytest.mark.usefixtures("init_integration")
+async def test_aliases_and_floors_from_the_registries(
+    hass: HomeAssistant, mock_config_entry: MockConfigEntry, emulator: RkllamaEmulator
+) -> None:
+    """Entity aliases, area aliases and floors reach the index, the matching and the block."""
+    await async_build_home(hass, size=12)
+    floor = fr.async_get(hass).async_create("Ground floor", aliases={"EG"})
+    areas = ar.async_get(hass)
+    kitchen = areas.async_get_area_by_name("Kitchen")
+    assert kitchen is not None
+    areas.async_update(kitchen.id, floor_id=floor.floor_id, aliases={"Küche"})
+    er.async_get(hass).async_update_entity(
+        "light.kitchen_ceiling", aliases=[er.COMPUTED_NAME, "Big Light"]
+    )
+    agent = agent_id(hass, mock_config_entry)
+    await conversation.async_converse(
+        hass, "Switch on the big light", None, Context(), agent_id=agent
+    )
+    sent = emulator.requests[-1].messages
+    assert "Areas: Ground floor: Kitchen; Living Room." in sent[0]["content"]
+    assert sent[-1]["content"].startswith("Devices:\nKitchen: light (Kitchen Ceiling/Big Light)\n")
+    await conversation.async_converse(hass, "Licht im EG aus", None, Context(), agent_id=agent)
+    block = emulator.requests[-1].messages[-1]["content"]
+    assert block.startswith(
+        "Devices:\nKitchen: light (Counter Lights, Kitchen Ceiling/Big Light, Pantry Light)\n"
+    )
