@@ -243,6 +243,8 @@ async def test_tool_block_from_chat_template(
 ) -> None:
     """With a tokenizer, the tools are rendered by the model's own chat template."""
     agent = agent_id(hass, mock_config_entry)
+    profile = await mock_config_entry.runtime_data.coordinator.async_profile(TINY_MODEL)
+    assert (await async_get_tokenizer_cache(hass).async_wait(profile)).exact
     await conversation.async_converse(hass, "Hello", None, Context(), agent_id=agent)
     system = emulator.requests[-1].messages[0]["content"]
     assert "You may call one or more functions to assist with the user query." in system

@@ -23,6 +23,7 @@ from .test_prompt import agent_id
 
 GERMAN = "Schalte bitte das Licht in der Küche ein"
 QWEN25 = ModelProfile("Qwen2.5-1.5B-Instruct", "Qwen/Qwen2.5-1.5B-Instruct", 4096, reasoning=False)
+CHINESE = "请把客厅的灯打开然后告诉我现在几点了" * 80  # text the estimate cannot judge
 OTHER = ModelProfile("Phi-3-mini", "microsoft/Phi-3-mini-4k-instruct", 4096, reasoning=False)
 
 
@@ -61,7 +62,7 @@ async def test_first_turn_does_not_wait_for_the_tokenizer(
     emulator: RkllamaEmulator,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    """Start-up with a tokenizer still loading: the first turn is answered with estimates."""
+    """Exact counts wanted (text the estimate cannot judge): the load starts, no turn waits."""
     release = threading.Event()
     calls: list[str] = []
 
@@ -77,8 +78,11 @@ async def test_first_turn_does_not_wait_for_the_tokenizer(
         lambda _self, _choice: _profile(profile),
     )
     try:
+        agent = agent_id(hass, mock_config_entry)
+        result = await conversation.async_converse(hass, CHINESE, None, Context(), agent_id=agent)
+        assert result.response.speech["plain"]["speech"].startswith("You said: 请把客厅")
         result = await conversation.async_converse(
-            hass, "What is 2 + 2?", None, Context(), agent_id=agent_id(hass, mock_config_entry)
+            hass, "What is 2 + 2?", None, Context(), agent_id=agent
         )
         assert result.response.speech["plain"]["speech"] == "2 + 2 = 4."
         assert calls == ["Qwen/Qwen3-1.7B"]  # loading started, and still loading
@@ -143,3 +147,27 @@ async def test_reachable_hub_downloads_once_in_the_background(
     assert downloads == [
         ("microsoft/Phi-3-mini-4k-instruct", hass.config.path(".storage/rkllm_tokenizers"))
     ]
+
+
+@pytest.mark.usefixtures("init_integration")
+async def test_short_prompts_never_load_a_tokenizer(
+    hass: HomeAssistant,
+    mock_config_entry: MockConfigEntry,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """An English prompt far below the window: estimates, no load (no memory, no GIL stall)."""
+    loads: list[str] = []
+    monkeypatch.setattr(
+        tokenizer_module, "load_offline", lambda source, _cache_dir: loads.append(source)
+    )
+    agent = agent_id(hass, mock_config_entry)
+    result = await conversation.async_converse(
+        hass, "What is 2 + 2?", None, Context(), agent_id=agent
+    )
+    assert result.response.speech["plain"]["speech"] == "2 + 2 = 4."
+    await hass.async_block_till_done(wait_background_tasks=True)
+    assert loads == []
+    # Text the estimate cannot judge (mostly non-ASCII) wants exact counts.
+    await conversation.async_converse(hass, CHINESE, None, Context(), agent_id=agent)
+    await hass.async_block_till_done(wait_background_tasks=True)
+    assert loads == ["Qwen/Qwen2.5-1.5B-Instruct"]

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import asyncio
 from collections import OrderedDict
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 import json
 import logging
@@ -59,16 +59,23 @@ class TokenCounter:
     """Count tokens with a tokenizer when there is one, else estimate them."""
 
     def __init__(
-        self, source: str | None, tokenizer: Any = None, *, own_template: bool = True
+        self,
+        source: str | None,
+        tokenizer: Any = None,
+        *,
+        own_template: bool = True,
+        on_exact_wanted: Callable[[], None] | None = None,
     ) -> None:
         """Wrap a loaded tokenizer (or None for estimates).
 
         `own_template` is False when the tokenizer only shares the model's vocabulary (the
         shipped Qwen files): it counts, but its chat template does not render the tool block.
+        `on_exact_wanted` starts loading the tokenizer of an estimating counter.
         """
         self.source = source
         self._tokenizer = tokenizer
         self._own_template = own_template
+        self._on_exact_wanted = on_exact_wanted
         self._counts: OrderedDict[str, int] = OrderedDict()
         self._tool_blocks: dict[str, str | None] = {}
 
@@ -76,6 +83,11 @@ class TokenCounter:
     def exact(self) -> bool:
         """Return True when counts come from the model's tokenizer."""
         return self._tokenizer is not None
+
+    def want_exact(self) -> None:
+        """Ask for exact counts (the estimate may be too far off): load in the background."""
+        if self._tokenizer is None and self._on_exact_wanted is not None:
+            self._on_exact_wanted()
 
     def count(self, text: str) -> int:
         """Return the token count of `text` (blocking when exact)."""
@@ -172,10 +184,13 @@ class _Slot:
 class TokenizerCache:
     """Token counters per tokenizer id, shared by all agents.
 
-    A turn never waits for a tokenizer: `async_get` answers at once with an estimating counter
-    while the tokenizer loads in the background (disk cache, shipped Qwen files, then one
-    download bounded by `DOWNLOAD_TIMEOUT`). A failed download is tried again no sooner than
-    `RETRY_AFTER`, at the next turn.
+    A turn never waits for a tokenizer: `async_get` answers at once with the counter, an
+    estimating one until the tokenizer is loaded. Loading happens only when exact counts are
+    wanted (`TokenCounter.want_exact`: a prompt near the context window, or text the estimate
+    cannot judge), in the background: disk cache, shipped Qwen files, then one download
+    bounded by `DOWNLOAD_TIMEOUT`; a failed download is tried again no sooner than
+    `RETRY_AFTER`. Loading is not free: Qwen's BPE takes about 110 MiB and its Rust loader
+    holds the GIL (so stalls the event loop) for one to a few seconds.
     """
 
     def __init__(self, hass: HomeAssistant) -> None:
@@ -193,18 +208,26 @@ class TokenizerCache:
             return TokenCounter(None)
         slot = self._slots.get(source)
         if slot is None:
-            slot = self._slots[source] = _Slot(TokenCounter(source))
-        if slot.counter.exact or (slot.task is not None and not slot.task.done()):
-            return slot.counter
-        if slot.failed_at is None or time.monotonic() - slot.failed_at >= RETRY_AFTER:
-            slot.task = self._hass.async_create_background_task(
-                self._async_load(slot, source, profile.name), f"{DOMAIN} load tokenizer {source}"
+            slot = _Slot(TokenCounter(source))
+            slot.counter = TokenCounter(
+                source, on_exact_wanted=lambda: self._start_load(slot, source, profile.name)
             )
+            self._slots[source] = slot
         return slot.counter
 
+    def _start_load(self, slot: _Slot, source: str, model: str) -> None:
+        """Start loading in the background unless loading, loaded or failed recently."""
+        if slot.counter.exact or (slot.task is not None and not slot.task.done()):
+            return
+        if slot.failed_at is None or time.monotonic() - slot.failed_at >= RETRY_AFTER:
+            slot.task = self._hass.async_create_background_task(
+                self._async_load(slot, source, model), f"{DOMAIN} load tokenizer {source}"
+            )
+
     async def async_wait(self, profile: ModelProfile) -> TokenCounter:
-        """Return the model's counter once its tokenizer has loaded or failed to."""
+        """Load the model's tokenizer now; return its counter once loaded (or failed)."""
         counter = self._get(profile)
+        counter.want_exact()
         slot = self._slots.get(profile.tokenizer or "")
         if slot is not None and slot.task is not None:
             await asyncio.shield(slot.task)
