@@ -508,8 +508,8 @@ class Builder:
                 median_of(lambda h: h["rss_mib"]["ours"] - h["rss_mib"]["before"]),
                 median_of(lambda h: h["rss_mib"]["peer"] - h["rss_mib"]["ours"]),
                 note=(
-                    "ours: transformers imported, tokenizer unavailable offline, so token "
-                    "counts are estimated (no tokenizer in memory)"
+                    "ours: transformers imported; a tokenizer is loaded only when exact counts "
+                    "matter (a prompt over half the window, or mostly non-ASCII text)"
                 ),
             )
         )

@@ -567,6 +567,8 @@ class HomeRun:
         rows: list[dict[str, Any]] = []
         local: list[dict[str, Any]] = []
         reps = self.plan.tool_repetitions if self.size == self.plan.goal_home else 1
+        for side in SIDES:  # HA's sentence matcher loads its intents on first use: not timed
+            await self._light_turn(side, 0, self.local_pipelines[side], local=True)
         for rep in range(1, reps + 1):
             for side in SIDES:
                 row = await self._light_turn(side, rep, self.agents[side].pipeline_id)
