@@ -15,7 +15,7 @@ from demo_lib.procs import DemoError, cancel_on_signals, check_ports
 from demo_lib.progress import Progress
 
 DEFAULT_OUTPUT = ROOT / "bench" / "results"
-FULL_HOMES = (10, 53, 200)
+FULL_HOMES = (10, 53, 200, 119)  # 119: German names and aliases (bench_lib/german_home.py)
 GOAL_HOME = 53
 
 
@@ -37,7 +37,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument(
         "--homes",
         type=lambda text: [int(part) for part in text.split(",") if part],
-        help="comma-separated home sizes (default 10,53,200; --quick: 10)",
+        help="comma-separated home sizes (default 10,53,200,119; 119 is the German home; "
+        "--quick: 10)",
     )
     parser.add_argument(
         "--repetitions",
