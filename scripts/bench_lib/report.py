@@ -25,9 +25,11 @@ README_INTRO = (
     "bundled emulator with board timing (prefill 340 tokens/s, decode 7.8 tokens/s, one "
     "inference at a time, upstream's tools+stream hold-back on; or the real server in "
     "`RKLLM_SERVER_HOST` / `RKLLM_SERVER_PORT`) and one real Home Assistant per home (10, 53 "
-    "and 200 entities), and writes `bench/results/<date>.md` and `.json`. It takes about half "
-    "an hour; `scripts/bench --quick` (fast timing, one repetition, the 10-entity home) checks "
-    "that every figure is measured (`tests/test_bench.py`). Options: `scripts/bench --help`."
+    "and 200 entities, and 119 with German names, aliases, areas and floors), and writes "
+    "`bench/results/<date>.md` and `.json`. Token counts are real Qwen tokens. It takes about "
+    "half an hour; `scripts/bench --quick` (fast timing, one repetition, the 10-entity home) "
+    "checks that every figure is measured (`tests/test_bench.py`); `--only SECTION,…` runs "
+    "some sections only. Options: `scripts/bench --help`."
 )
 
 DEFINITIONS: dict[str, str] = {
