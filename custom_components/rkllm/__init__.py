@@ -10,6 +10,7 @@ from homeassistant.helpers.typing import ConfigType
 
 from .api import RkllamaClient
 from .const import (
+    CONF_BOARDS,
     CONF_TOKEN,
     DOMAIN,
     FIRST_CHUNK_TIMEOUT,
@@ -18,6 +19,7 @@ from .const import (
     UNLOAD_DRAIN_LIMIT,
 )
 from .coordinator import RkllmConfigEntry, RkllmDataUpdateCoordinator, RkllmRuntimeData
+from .pool import async_get_pool
 from .services import async_setup_services
 
 CONFIG_SCHEMA = cv.config_entry_only_config_schema(DOMAIN)
@@ -45,14 +47,14 @@ async def async_setup_entry(hass: HomeAssistant, entry: RkllmConfigEntry) -> boo
         idle_timeout=IDLE_CHUNK_TIMEOUT,
         load_timeout=LOAD_TIMEOUT,
     )
-    coordinator = RkllmDataUpdateCoordinator(hass, entry, client)
+    coordinator = await RkllmDataUpdateCoordinator.async_create(hass, entry, client)
     await coordinator.async_config_entry_first_refresh()
-    entry.runtime_data = RkllmRuntimeData(client=client, coordinator=coordinator)
+    pool = async_get_pool(hass)
+    entry.runtime_data = RkllmRuntimeData(client=client, coordinator=coordinator, pool=pool)
+    # Preloads the models agents keep loaded, on this board and the others that have them.
+    entry.async_on_unload(pool.async_register(entry, entry.data.get(CONF_BOARDS, 1)))
     await hass.config_entries.async_forward_entry_setups(entry, PLATFORMS)
     entry.async_on_unload(entry.add_update_listener(_async_reload_on_update))
-    entry.async_create_background_task(
-        hass, coordinator.async_preload(), f"{DOMAIN} preload kept models"
-    )
     return True
 
 

@@ -16,6 +16,7 @@ from typing import Any
 from homeassistant.components import conversation
 from homeassistant.config_entries import ConfigSubentry
 from homeassistant.const import CONF_MODEL
+from homeassistant.core import callback
 from homeassistant.exceptions import HomeAssistantError
 from homeassistant.helpers import device_registry as dr, floor_registry as fr, llm
 from homeassistant.helpers.entity import Entity
@@ -30,7 +31,6 @@ from .api import (
     MessageRole,
     RkllamaError,
 )
-from .boards import busy, pick_board
 from .const import (
     ANSWER_TOKEN_RESERVE,
     CONF_MAX_HISTORY,
@@ -47,7 +47,7 @@ from .const import (
     MAX_TOOL_ITERATIONS,
 )
 from .coordinator import RkllmConfigEntry, RkllmDataUpdateCoordinator
-from .errors import error_translation_key, report_outage
+from .errors import error_translation_key
 from .history import ContextTooSmallError, async_fit_history
 from .models import ModelProfile
 from .prompt import (
@@ -135,6 +135,7 @@ class RkllmLLMEntity(Entity):
         self.entry = entry
         self.subentry = subentry
         self._attr_unique_id = subentry.subentry_id
+        self._was_available = True
         model, _, tag = str(subentry.data.get(CONF_MODEL, "")).partition(":")
         self._attr_device_info = dr.DeviceInfo(
             identifiers={(DOMAIN, subentry.subentry_id)},
@@ -153,9 +154,33 @@ class RkllmLLMEntity(Entity):
     def _settings(self) -> dict[str, Any]:
         return {**self.entry.data, **self.subentry.data}
 
+    @property
+    def available(self) -> bool:
+        """Return True while a reachable board can answer: its own, or another with the model."""
+        return self.entry.runtime_data.pool.can_serve(
+            str(self._settings[CONF_MODEL]), home=self.entry.entry_id
+        )
+
+    @callback
+    def _async_pool_changed(self) -> None:
+        """Follow the boards: unavailable while none can answer (logged once each way)."""
+        available = self.available
+        if available == self._was_available:
+            return
+        self._was_available = available
+        if available:
+            _LOGGER.info("%s is available again", self.entity_id)
+        else:
+            _LOGGER.info("%s is unavailable: no reachable server has its model", self.entity_id)
+        self.async_write_ha_state()
+
     async def async_added_to_hass(self) -> None:
-        """Warm up the response parser and the tokenizer in the background."""
+        """Follow the pool; warm up the response parser and the tokenizer in the background."""
         await super().async_added_to_hass()
+        self._was_available = self.available
+        self.async_on_remove(
+            self.entry.runtime_data.pool.async_add_listener(self._async_pool_changed)
+        )
         self.entry.async_create_background_task(
             self.hass, self._async_warm_up(), f"{DOMAIN} warm up {self.entity_id}"
         )
@@ -317,28 +342,18 @@ class RkllmLLMEntity(Entity):
     ) -> _Generation:
         """Stream one answer of the model into the chat log."""
         result = _Generation()
-        board = pick_board(self.hass, self._coordinator, setup.choice)
-        coordinator = board.coordinator
-        try:
-            with busy(coordinator):
-                async with coordinator.model_residency.use(board.model):
-                    stream = coordinator.client.chat(
-                        messages,
-                        model=board.model,
-                        options=setup.options,
-                        think=setup.think,
-                        response_format=response_format,
-                    )
-                    async for _content in chat_log.async_add_delta_content_stream(
-                        self.entity_id, self._deltas(stream, setup, result)
-                    ):
-                        pass
-        except RkllamaError as err:  # loading the model failed before the stream began
-            result.error = err
-        if result.stats is not None:
-            coordinator.async_record_inference(board.model, result.stats)
-        if result.error is not None:
-            report_outage(coordinator, result.error)
+        stream = self.entry.runtime_data.pool.async_chat(
+            setup.choice,
+            messages,
+            home=self.entry.entry_id,
+            options=setup.options,
+            think=setup.think,
+            response_format=response_format,
+        )
+        async for _content in chat_log.async_add_delta_content_stream(
+            self.entity_id, self._deltas(stream, setup, result)
+        ):
+            pass
         return result
 
     async def _deltas(

@@ -107,7 +107,7 @@ async def create(ws: HassWebSocket, home: list[GermanEntity]) -> None:
         floors[floor["name"]] = created["floor_id"]
     areas: dict[str, str] = {}
     for area in spec["areas"]:
-        extra = {"floor_id": floors[area["floor"]]} if area["floor"] else {}
+        extra: dict[str, Any] = {"floor_id": floors[area["floor"]]} if area["floor"] else {}
         created = await ws.call(
             "config/area_registry/create", name=area["name"], aliases=area["aliases"], **extra
         )
