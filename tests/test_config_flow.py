@@ -27,6 +27,7 @@ from custom_components.rkllm.const import (
     CONF_QUICK_CONFIRMATION,
     CONF_SHOW_THINKING,
     CONF_TEMPERATURE,
+    CONF_THINK,
     CONF_TOKEN,
     DOMAIN,
     ENTITIES_ALL,
@@ -391,6 +392,7 @@ async def test_subentry_create_and_reconfigure(
         CONF_TEMPERATURE: 0.3,
         CONF_KEEP_LOADED: False,
         CONF_SHOW_THINKING: True,
+        CONF_THINK: True,
     }
     if subentry_type == "conversation":
         user_input |= {
@@ -409,6 +411,7 @@ async def test_subentry_create_and_reconfigure(
         CONF_TEMPERATURE: 0.3,
         CONF_KEEP_LOADED: False,
         CONF_SHOW_THINKING: True,
+        CONF_THINK: True,
     }
     if subentry_type == "conversation":
         expected |= {
@@ -433,6 +436,7 @@ async def test_subentry_create_and_reconfigure(
     assert _suggested(result, CONF_MODEL) == REASONING_MODEL
     assert _suggested(result, CONF_NUM_CTX) == 2048
     assert _suggested(result, CONF_SHOW_THINKING) is True
+    assert _suggested(result, CONF_THINK) is True
 
     changed = {**user_input, CONF_MODEL: TEST_MODEL, CONF_SHOW_THINKING: False}
     if subentry_type == "conversation":

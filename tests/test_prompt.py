@@ -29,9 +29,8 @@ from custom_components.rkllm.prompt import (
     split_system_prompt,
 )
 from custom_components.rkllm.relevance import Entity
-from custom_components.rkllm.tokenizer import estimate_tokens
 from custom_components.rkllm.tool_format import ToolSpec
-from rkllama_emulator import RkllamaEmulator
+from rkllama_emulator import RkllamaEmulator, qwen_vocab
 
 from .home_helpers import async_build_home
 
@@ -155,7 +154,7 @@ def _ollama_equivalent(hass: HomeAssistant, api: llm.APIInstance, instructions: 
 async def test_prompt_compact_for_53_entities(
     hass: HomeAssistant, mock_config_entry: MockConfigEntry, emulator: RkllamaEmulator
 ) -> None:
-    """53 exposed entities: a question's prompt is a sixth of HA's and ≤ 330 tokens.
+    """53 exposed entities: a question's prompt is a sixth of HA's and ≤ 300 tokens.
 
     Only the areas are listed; the entities a request can refer to come with it
     (test_command_carries_its_entities).
@@ -178,7 +177,7 @@ async def test_prompt_compact_for_53_entities(
     assert "HassLightSet" not in ours  # on/off lights only: nothing it could set
     assert len(ollama_like) > 7000
     assert len(ours) <= len(ollama_like) / 6
-    assert estimate_tokens(ours) <= 330
+    assert qwen_vocab.count_tokens(ours) <= 300  # real Qwen tokens
     assert emulator.requests[-1].tools is None  # tools are in the prompt, never sent
 
 

@@ -57,6 +57,7 @@ from .const import (
     CONF_QUICK_CONFIRMATION,
     CONF_SHOW_THINKING,
     CONF_TEMPERATURE,
+    CONF_THINK,
     CONF_TOKEN,
     DEFAULT_ENTITIES_IN_PROMPT,
     DEFAULT_HOST,
@@ -66,6 +67,7 @@ from .const import (
     DEFAULT_QUICK_CONFIRMATION,
     DEFAULT_SHOW_THINKING,
     DEFAULT_TEMPERATURE,
+    DEFAULT_THINK,
     DEFAULT_URL,
     DOMAIN,
     ENTITIES_ALL,
@@ -553,6 +555,10 @@ def subentry_schema(
                 description={
                     "suggested_value": options.get(CONF_SHOW_THINKING, DEFAULT_SHOW_THINKING)
                 },
+            ): BooleanSelector(),
+            probatio.Optional(
+                CONF_THINK,
+                description={"suggested_value": options.get(CONF_THINK, DEFAULT_THINK)},
             ): BooleanSelector(),
         }
     )

@@ -45,6 +45,8 @@ ENTITIES_ALL: Final = "all"  # every exposed entity, in the system prompt
 DEFAULT_ENTITIES_IN_PROMPT: Final = ENTITIES_RELEVANT
 CONF_QUICK_CONFIRMATION: Final = "quick_confirmation"
 DEFAULT_QUICK_CONFIRMATION: Final = True  # confirm successful device actions without the model
+CONF_THINK: Final = "think"  # let hybrid-thinking models (Qwen3) reason first
+DEFAULT_THINK: Final = False
 
 SCAN_INTERVAL: Final = timedelta(seconds=30)
 PROBE_TIMEOUT: Final = 10.0  # seconds, config-flow connection test

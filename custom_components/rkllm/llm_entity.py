@@ -40,11 +40,13 @@ from .const import (
     CONF_QUICK_CONFIRMATION,
     CONF_SHOW_THINKING,
     CONF_TEMPERATURE,
+    CONF_THINK,
     DEFAULT_ENTITIES_IN_PROMPT,
     DEFAULT_MAX_HISTORY,
     DEFAULT_QUICK_CONFIRMATION,
     DEFAULT_SHOW_THINKING,
     DEFAULT_TEMPERATURE,
+    DEFAULT_THINK,
     DOMAIN,
     ENTITIES_ALL,
     MANUFACTURER,
@@ -111,6 +113,8 @@ class _TurnSetup:
     show_thinking: bool
     quick_confirmation: bool
     language: str
+    think: bool | None
+    """Sent as `think` to models that switch thinking (Qwen3): off for voice unless opted in."""
 
 
 class RkllmLLMEntity(Entity):
@@ -272,6 +276,9 @@ class RkllmLLMEntity(Entity):
                 settings.get(CONF_QUICK_CONFIRMATION, DEFAULT_QUICK_CONFIRMATION)
             ),
             language=language or self.hass.config.language,
+            think=(
+                bool(settings.get(CONF_THINK, DEFAULT_THINK)) if profile.hybrid_thinking else None
+            ),
         )
 
     async def _async_fit(
@@ -318,6 +325,7 @@ class RkllmLLMEntity(Entity):
             messages,
             home=self.entry.entry_id,
             options=setup.options,
+            think=setup.think,
             response_format=response_format,
         )
         async for _content in chat_log.async_add_delta_content_stream(
@@ -338,7 +346,7 @@ class RkllmLLMEntity(Entity):
         try:
             async for chunk in stream:
                 result.received = True
-                if chunk.thinking and setup.show_thinking:
+                if chunk.thinking and (setup.show_thinking or setup.think):
                     yield {"thinking_content": chunk.thinking}
                 for part in parser.feed(chunk.content):
                     if (delta := self._delta(part, names, setup, result)) is not None:
@@ -377,7 +385,8 @@ class RkllmLLMEntity(Entity):
         if isinstance(part, ToolCallPart):
             return self._call_delta(part.raw, names, result)
         if part.kind == "thinking":
-            return {"thinking_content": part.text} if setup.show_thinking else None
+            keep = setup.show_thinking or setup.think
+            return {"thinking_content": part.text} if keep else None
         result.text += part.text
         return {"content": part.text}
 

@@ -172,6 +172,7 @@ class NpuPool:
         *,
         home: str | None = None,
         options: ChatOptions | None = None,
+        think: bool | None = None,
         response_format: JsonValue = None,
     ) -> AsyncGenerator[ChatChunk]:
         """Stream one answer of the model `choice` from the best board.
@@ -203,7 +204,11 @@ class NpuPool:
                     coordinator.residency.use(model),
                     contextlib.aclosing(
                         coordinator.client.chat(
-                            messages, model=model, options=options, response_format=response_format
+                            messages,
+                            model=model,
+                            options=options,
+                            think=think,
+                            response_format=response_format,
                         )
                     ) as chunks,
                 ):

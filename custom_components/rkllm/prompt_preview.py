@@ -14,7 +14,7 @@ from homeassistant.helpers import chat_session, llm
 from .const import CONF_ENTITIES_IN_PROMPT, DEFAULT_ENTITIES_IN_PROMPT, DOMAIN, ENTITIES_ALL
 from .history import MESSAGE_OVERHEAD_TOKENS
 from .models import ModelProfile
-from .tokenizer import TokenCounter, async_get_tokenizer_cache
+from .tokenizer import async_get_tokenizer_cache
 from .turn_prompt import static_prompt
 
 _LOGGER = logging.getLogger(__name__)
@@ -57,7 +57,7 @@ async def async_prompt_preview(
             relevant=options.get(CONF_ENTITIES_IN_PROMPT, DEFAULT_ENTITIES_IN_PROMPT)
             != ENTITIES_ALL,
         )
-    counter = async_get_tokenizer_cache(hass).ready(profile) or TokenCounter(None)
+    counter = await async_get_tokenizer_cache(hass).async_get(profile)  # never waits
     tokens = (await counter.async_count_many(hass, [prompt.text]))[0] + MESSAGE_OVERHEAD_TOKENS
     return {
         "prompt_tokens": str(tokens),
