@@ -8,6 +8,7 @@ text is spoken from its first piece.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncGenerator, AsyncIterator
 from dataclasses import dataclass, field
 import logging
@@ -28,9 +29,11 @@ from .api import (
     GenerationStats,
     JsonValue,
     MessageRole,
+    RkllamaDeadlineError,
     RkllamaError,
 )
 from .boards import busy, pick_board
+from .bounds import MAX_ANSWER_TOKENS, turn_deadline
 from .const import (
     ANSWER_TOKEN_RESERVE,
     CONF_MAX_HISTORY,
@@ -45,8 +48,9 @@ from .const import (
     MAX_TOOL_ITERATIONS,
 )
 from .coordinator import RkllmConfigEntry, RkllmDataUpdateCoordinator
-from .errors import error_translation_key, report_outage
+from .errors import log_failure, report_outage, spoken_key
 from .history import ContextTooSmallError, async_fit_history
+from .issues import clear_model_issues, report_model_issue
 from .models import ModelProfile
 from .prompt import (
     build_system_text,
@@ -74,6 +78,7 @@ from .tool_format import (
 
 _LOGGER = logging.getLogger(__name__)
 
+DEADLINE_GRACE = 1.0  # seconds the client gets to end a stream at the deadline itself
 PARTIAL_MARK = " …"  # appended to an answer cut short by an error
 TOOL_CALL_RETRIES = 1  # corrective retries after a tool call that cannot be used
 
@@ -118,6 +123,8 @@ class _TurnSetup:
     context_window: int
     max_history: int
     show_thinking: bool
+    deadline: float
+    """Event-loop time by which the whole turn ends (the agent's time limit)."""
 
 
 class RkllmLLMEntity(Entity):
@@ -183,7 +190,7 @@ class RkllmLLMEntity(Entity):
         correction: list[ChatMessage] = []
         for _iteration in range(MAX_TOOL_ITERATIONS):
             messages = await self._async_fit(chat_log, setup)
-            result = await self._async_generate(
+            result = await self._async_generate_bounded(
                 chat_log, setup, messages + correction, response_format
             )
             correction = []
@@ -211,6 +218,7 @@ class RkllmLLMEntity(Entity):
     ) -> _TurnSetup:
         """Resolve the model and build the turn's system prompt."""
         settings = self._settings
+        deadline = turn_deadline(settings)
         coordinator = self._coordinator
         choice = str(settings[CONF_MODEL])
         server_model = coordinator.server_model(choice)
@@ -260,10 +268,12 @@ class RkllmLLMEntity(Entity):
             options=ChatOptions(
                 temperature=float(settings.get(CONF_TEMPERATURE, DEFAULT_TEMPERATURE)),
                 num_ctx=context_window,
+                num_predict=MAX_ANSWER_TOKENS,
             ),
             context_window=context_window,
             max_history=int(settings.get(CONF_MAX_HISTORY, DEFAULT_MAX_HISTORY)),
             show_thinking=bool(settings.get(CONF_SHOW_THINKING, DEFAULT_SHOW_THINKING)),
+            deadline=deadline,
         )
 
     async def _async_fit(
@@ -320,6 +330,7 @@ class RkllmLLMEntity(Entity):
                         model=board.model,
                         options=setup.options,
                         response_format=response_format,
+                        deadline=setup.deadline,
                     )
                     async for _content in chat_log.async_add_delta_content_stream(
                         self.entity_id, self._deltas(stream, setup, result)
@@ -331,7 +342,28 @@ class RkllmLLMEntity(Entity):
             coordinator.async_record_inference(board.model, result.stats)
         if result.error is not None:
             report_outage(coordinator, result.error)
+            report_model_issue(coordinator, board.model, result.error)
+        elif result.received:
+            clear_model_issues(coordinator, board.model)
         return result
+
+    async def _async_generate_bounded(
+        self,
+        chat_log: conversation.ChatLog,
+        setup: _TurnSetup,
+        messages: list[ChatMessage],
+        response_format: JsonValue,
+    ) -> _Generation:
+        """Generate within the turn's time limit.
+
+        The client itself ends a stream at the deadline (keeping the partial answer); this
+        bound ends a turn stuck before its stream, waiting for the NPU or a model load.
+        """
+        try:
+            async with asyncio.timeout_at(setup.deadline + DEADLINE_GRACE):
+                return await self._async_generate(chat_log, setup, messages, response_format)
+        except TimeoutError:
+            return _Generation(error=RkllamaDeadlineError("no answer within the time limit"))
 
     async def _deltas(
         self, stream: AsyncIterator[ChatChunk], setup: _TurnSetup, result: _Generation
@@ -401,12 +433,10 @@ class RkllmLLMEntity(Entity):
         """Return the translated error for a failed generation."""
         err = result.error
         assert err is not None  # noqa: S101 - only called with an error
-        key = error_translation_key(err, mid_answer=result.received)
-        _LOGGER.warning("Answer of %s failed: %s", self.entity_id, err)
+        log_failure(_LOGGER, self.entity_id, err)
         error = TurnError(
             translation_domain=DOMAIN,
-            translation_key=key,
-            translation_placeholders={"error": str(err)},
+            translation_key=spoken_key(err, mid_answer=result.received),
         )
         last = chat_log.content[-1]
         error.kept_partial = (
