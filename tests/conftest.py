@@ -6,6 +6,7 @@ import asyncio
 from collections.abc import AsyncIterator, Generator, Iterable
 from pathlib import Path
 import re
+from typing import Any
 from unittest.mock import AsyncMock, patch
 
 from homeassistant.components import conversation
@@ -13,6 +14,7 @@ from homeassistant.const import CONF_LLM_HASS_API, CONF_MODEL, CONF_PROMPT, CONF
 from homeassistant.core import Context, HomeAssistant
 from homeassistant.helpers import entity_registry as er, llm
 from homeassistant.setup import async_setup_component
+from homeassistant.util.yaml import parse_yaml
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
@@ -21,8 +23,10 @@ from rkllama_emulator import (
     FAST_TIMING,
     EmulatorConfig,
     RkllamaEmulator,
+    brain,
     create_seed_models,
 )
+from rkllama_emulator.messages import message_text
 
 TEST_MODEL = "Qwen2.5-1.5B-Instruct"
 REASONING_MODEL = "DeepSeek-R1-1.5B"
@@ -170,3 +174,54 @@ def mock_setup_entry() -> Generator[AsyncMock]:
     """Skip real entry setup (config-flow tests only)."""
     with patch("custom_components.rkllm.async_setup_entry", return_value=True) as mock:
         yield mock
+
+
+README = Path(__file__).parents[1] / "README.md"
+_README_EXAMPLE = re.compile(r"<!-- automation-example: ([\w-]+) -->\n```yaml\n(.*?)```", re.DOTALL)
+
+
+@pytest.fixture
+def readme_examples() -> dict[str, Any]:
+    """Return the README's automation examples by name, parsed as Home Assistant reads YAML."""
+    text = README.read_text(encoding="utf-8")
+    return {name: parse_yaml(body) for name, body in _README_EXAMPLE.findall(text)}
+
+
+class ScriptedModel:
+    """Replies the emulated model gives, in order, in conversations that mention a fragment.
+
+    Everything else is answered by the emulator's own deterministic model.
+    """
+
+    def __init__(self) -> None:
+        """Start with no scripts."""
+        self._scripts: dict[str, list[str]] = {}
+
+    def add(self, fragment: str, *replies: str) -> None:
+        """Answer conversations whose user messages hold `fragment` with `replies`, in order.
+
+        The last reply repeats once the others are used up.
+        """
+        self._scripts[fragment] = list(replies)
+
+    def reply_for(self, messages: list[dict[str, Any]]) -> str | None:
+        """Return the next scripted reply for a conversation, or None."""
+        said = [message_text(m.get("content")) for m in messages if m.get("role") == "user"]
+        for fragment, replies in self._scripts.items():
+            if any(fragment in text for text in said):
+                return replies.pop(0) if len(replies) > 1 else replies[0]
+        return None
+
+
+@pytest.fixture
+def scripted_model(monkeypatch: pytest.MonkeyPatch) -> ScriptedModel:
+    """Let a test decide what the emulated model answers to some prompts."""
+    scripted = ScriptedModel()
+    own_answer = brain.answer
+
+    def answer(messages: list[dict[str, Any]], tool_names: list[str]) -> str:
+        reply = scripted.reply_for(messages)
+        return own_answer(messages, tool_names) if reply is None else reply
+
+    monkeypatch.setattr(brain, "answer", answer)
+    return scripted

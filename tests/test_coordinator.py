@@ -75,7 +75,7 @@ async def test_outage_and_recovery(
         if r.name.startswith("custom_components.rkllm") and r.levelno >= logging.WARNING
     ]
     assert len(errors) == 1, [r.getMessage() for r in errors]
-    assert "Error fetching rkllm data" in errors[0].getMessage()
+    assert "Error fetching rkllama 127.0.0.1 data" in errors[0].getMessage()
     assert "Cannot connect to the rkllama server" in errors[0].getMessage()
 
     emulator.clear_faults()
@@ -86,7 +86,7 @@ async def test_outage_and_recovery(
     )
     assert hass.states.get(connectivity).state == STATE_ON
     assert [r.getMessage() for r in caplog.records if "recovered" in r.getMessage()] == [
-        "Fetching rkllm data recovered"
+        "Fetching rkllama 127.0.0.1 data recovered"
     ]
 
 
@@ -103,4 +103,4 @@ async def test_model_list_follows_server(
     await coordinator.async_refresh()
     await hass.async_block_till_done()
     assert hass.states.get(loaded).state == "Qwen2.5-3B"
-    assert coordinator.model_residency.resident == ["Qwen2.5-3B"]
+    assert coordinator.residency.resident == ["Qwen2.5-3B"]

@@ -55,7 +55,7 @@ async def test_diagnostics(
     """Diagnostics show the server, models, residency and the last answer."""
     await hass.async_block_till_done(wait_background_tasks=True)
     coordinator = init_integration.runtime_data.coordinator
-    async with coordinator.model_residency.use(TEST_MODEL):
+    async with coordinator.residency.use(TEST_MODEL):
         response = await coordinator.client.chat_complete(
             [ChatMessage(MessageRole.USER, "hello")], model=TEST_MODEL
         )

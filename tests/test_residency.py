@@ -47,12 +47,12 @@ async def _ready(hass: HomeAssistant, entry: MockConfigEntry) -> RkllmDataUpdate
 
 
 async def _ask(coordinator: RkllmDataUpdateCoordinator, model: str, text: str) -> str:
-    """Run one generation on `model` the way an agent does."""
-    async with coordinator.model_residency.use(model):
-        response = await coordinator.client.chat_complete(
-            [ChatMessage(MessageRole.USER, text)], model=model
-        )
-    return response.content
+    """Run one generation on `model` the way an agent does: through the pool."""
+    entry = coordinator.config_entry
+    chunks = entry.runtime_data.pool.async_chat(
+        model, [ChatMessage(MessageRole.USER, text)], home=entry.entry_id
+    )
+    return "".join([chunk.content async for chunk in chunks])
 
 
 async def _alternating(coordinator: RkllmDataUpdateCoordinator) -> list[str]:
@@ -71,8 +71,8 @@ async def test_preload_keep_loaded_model(
     coordinator = await _ready(hass, init_integration)
     assert [model for model, _ in emulator.loads] == [TEST_MODEL]
     assert emulator.resident_models() == [TEST_MODEL]
-    assert coordinator.model_residency.resident == [TEST_MODEL]
-    assert coordinator.model_residency.loads == 1
+    assert coordinator.residency.resident == [TEST_MODEL]
+    assert coordinator.residency.loads == 1
 
 
 @pytest.mark.parametrize("conversation_subentry_data", [{"model": TEST_MODEL}])
@@ -95,7 +95,7 @@ async def test_single_model_switches(
     assert await _ask(coordinator, TEST_MODEL, "hello")
     assert emulator.resident_models() == [TEST_MODEL]
     assert [model for model, _ in emulator.loads] == [TEST_MODEL, REASONING_MODEL, TEST_MODEL]
-    assert coordinator.model_residency.resident == [TEST_MODEL]
+    assert coordinator.residency.resident == [TEST_MODEL]
 
 
 @pytest.mark.parametrize("flavour", SINGLE_MODEL_FLAVOURS)
@@ -110,7 +110,7 @@ async def test_single_model_no_thrash(
     switches = len(emulator.loads) - before
     # A request-by-request policy would switch about REQUESTS times.
     assert 1 <= switches <= 6, emulator.loads
-    assert coordinator.model_residency.loads == before + switches
+    assert coordinator.residency.loads == before + switches
 
 
 async def test_multi_model_loads_each_once(
@@ -134,9 +134,7 @@ async def test_keep_loaded_outlives_idle_unload(
     keep_loaded: bool,
 ) -> None:
     """Polls touch a kept model before the server's idle timer would unload it."""
-    monkeypatch.setattr(
-        "custom_components.rkllm.coordinator.KEEP_LOADED_REFRESH", timedelta(seconds=0.2)
-    )
+    monkeypatch.setattr("custom_components.rkllm.pool.KEEP_LOADED_REFRESH", timedelta(seconds=0.2))
     config = EmulatorConfig(
         models_dir=models_dir,
         timing=FAST_TIMING,

@@ -28,6 +28,9 @@ KEYS = (
     "completion_tokens",
     "response_time",
     "available_models",
+    "pool_boards_online",
+    "pool_in_flight",
+    "pool_queue_length",
 )
 
 
@@ -84,7 +87,7 @@ async def test_sensors_after_an_answer(
 ) -> None:
     """A recorded answer updates the figures at once."""
     coordinator = init_integration.runtime_data.coordinator
-    async with coordinator.model_residency.use(TEST_MODEL):
+    async with coordinator.residency.use(TEST_MODEL):
         response = await coordinator.client.chat_complete(
             [ChatMessage(MessageRole.USER, "What is the capital of France?")], model=TEST_MODEL
         )

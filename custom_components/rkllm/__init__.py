@@ -10,11 +10,13 @@ from homeassistant.helpers.typing import ConfigType
 
 from .api import RkllamaClient
 from .const import (
+    CONF_BOARDS,
     CONF_TOKEN,
     DOMAIN,
     UNLOAD_DRAIN_LIMIT,
 )
 from .coordinator import RkllmConfigEntry, RkllmDataUpdateCoordinator, RkllmRuntimeData
+from .pool import async_get_pool
 from .services import async_setup_services
 
 CONFIG_SCHEMA = cv.config_entry_only_config_schema(DOMAIN)
@@ -39,14 +41,14 @@ async def async_setup_entry(hass: HomeAssistant, entry: RkllmConfigEntry) -> boo
         session=async_get_clientsession(hass),
         token=entry.data.get(CONF_TOKEN) or None,
     )
-    coordinator = RkllmDataUpdateCoordinator(hass, entry, client)
+    coordinator = await RkllmDataUpdateCoordinator.async_create(hass, entry, client)
     await coordinator.async_config_entry_first_refresh()
-    entry.runtime_data = RkllmRuntimeData(client=client, coordinator=coordinator)
+    pool = async_get_pool(hass)
+    entry.runtime_data = RkllmRuntimeData(client=client, coordinator=coordinator, pool=pool)
+    # Preloads the models agents keep loaded, on this board and the others that have them.
+    entry.async_on_unload(pool.async_register(entry, entry.data.get(CONF_BOARDS, 1)))
     await hass.config_entries.async_forward_entry_setups(entry, PLATFORMS)
     entry.async_on_unload(entry.add_update_listener(_async_reload_on_update))
-    entry.async_create_background_task(
-        hass, coordinator.async_preload(), f"{DOMAIN} preload kept models"
-    )
     return True
 
 

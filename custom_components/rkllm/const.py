@@ -21,6 +21,9 @@ DEFAULT_PORT: Final = 8080
 DEFAULT_URL: Final = f"http://{DEFAULT_HOST}:{DEFAULT_PORT}"
 
 CONF_TOKEN: Final = "token"  # noqa: S105 - a key name; optional bearer token for a reverse proxy in front of rkllama
+CONF_BOARDS: Final = "boards"  # answers per model at once: boards behind a load balancer
+DEFAULT_BOARDS: Final = 1
+MAX_BOARDS: Final = 16
 CONF_MAX_HISTORY: Final = "max_history"
 DEFAULT_MAX_HISTORY: Final = 10  # user turns kept, besides the context-window budget
 MIN_MAX_HISTORY: Final = 0

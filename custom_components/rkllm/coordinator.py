@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 from datetime import datetime
-import time
+from typing import TYPE_CHECKING
 
 from homeassistant.config_entries import ConfigEntry
 from homeassistant.core import HomeAssistant, callback
 from homeassistant.exceptions import (
     ConfigEntryAuthFailed,
     ConfigEntryError,
+    ConfigEntryNotReady,
     HomeAssistantError,
 )
 from homeassistant.helpers.update_coordinator import DataUpdateCoordinator, UpdateFailed
@@ -27,9 +28,12 @@ from .api import (
     RkllamaUnsupportedError,
     ServerInfo,
 )
-from .const import CONF_KEEP_LOADED, DOMAIN, KEEP_LOADED_REFRESH, LOGGER, SCAN_INTERVAL
-from .models import ModelProfile, model_profile, server_model_for_choice
+from .const import DOMAIN, LOGGER, SCAN_INTERVAL
+from .models import ModelProfile, find_known_model, model_profile, server_model_for_choice
 from .residency import ModelResidency
+
+if TYPE_CHECKING:
+    from .pool import NpuPool
 
 type RkllmConfigEntry = ConfigEntry[RkllmRuntimeData]
 
@@ -90,66 +94,78 @@ class RkllmRuntimeData:
 
     client: RkllamaClient
     coordinator: RkllmDataUpdateCoordinator
+    pool: NpuPool
+    """The pool of every entry's server, which runs this entry's agents' answers."""
 
 
 class RkllmDataUpdateCoordinator(DataUpdateCoordinator[RkllmServerState]):
-    """Poll one rkllama server and manage which models it holds."""
+    """Poll one rkllama server and hold what is known about it."""
 
     config_entry: RkllmConfigEntry
 
-    def __init__(self, hass: HomeAssistant, entry: RkllmConfigEntry, client: RkllamaClient) -> None:
-        """Create the coordinator for `entry`."""
+    def __init__(
+        self,
+        hass: HomeAssistant,
+        entry: RkllmConfigEntry,
+        client: RkllamaClient,
+        server_info: ServerInfo,
+    ) -> None:
+        """Create the coordinator of `entry`, whose server was detected as `server_info`."""
         super().__init__(
             hass,
             LOGGER,
             config_entry=entry,
-            name=DOMAIN,
+            name=entry.title,
             update_interval=SCAN_INTERVAL,
         )
         self.client = client
-        self.server_info: ServerInfo | None = None
-        self.residency: ModelResidency | None = None
-        self.active_generations = 0
-        """Answers being generated on this server right now (see boards.pick_board)."""
+        self.server_info = server_info
+        self.residency = ModelResidency(
+            client,
+            single_model=server_info.flavour.single_model,
+            # Not debounced: the loaded-model sensor should follow a load or unload at once.
+            on_change=self._async_schedule_refresh,
+        )
         self._details: dict[str, ModelDetails] = {}
 
-    async def _async_setup(self) -> None:
-        """Detect the API flavour once, before the first poll."""
+    @classmethod
+    async def async_create(
+        cls, hass: HomeAssistant, entry: RkllmConfigEntry, client: RkllamaClient
+    ) -> RkllmDataUpdateCoordinator:
+        """Detect the server's API flavour, then return its coordinator.
+
+        Raises:
+            ConfigEntryNotReady, ConfigEntryAuthFailed, ConfigEntryError.
+
+        """
         try:
-            self.server_info = await self.client.detect()
+            info = await client.detect()
         except RkllamaError as err:
-            raise _setup_error(err) from err
-        self.residency = ModelResidency(
-            self.client,
-            single_model=self.server_info.flavour.single_model,
-            # Not debounced: the loaded-model sensor should follow a load or unload at once.
-            on_change=self.async_refresh,
-        )
+            raise _setup_error(err, retry=ConfigEntryNotReady) from err
+        return cls(hass, entry, client, info)
 
     async def _async_update_data(self) -> RkllmServerState:
         """Fetch health, available and resident models."""
-        assert self.server_info is not None  # noqa: S101 - set in _async_setup
         try:
             models = await self.client.models()
             loaded = await self.client.loaded_models()
         except RkllamaError as err:
-            raise _setup_error(err) from err
-        if self.residency is not None:
-            self.residency.sync([model.name for model in loaded])
+            raise _setup_error(err, retry=UpdateFailed) from err
+        self.residency.sync([model.name for model in loaded])
         previous = self.data.last_inference if self.data else None
-        state = RkllmServerState(self.server_info, tuple(models), tuple(loaded), previous)
-        self._schedule_keep_loaded(state)
-        return state
-
-    @property
-    def model_residency(self) -> ModelResidency:
-        """Return the residency manager (exists once the first refresh ran)."""
-        assert self.residency is not None  # noqa: S101 - set in _async_setup
-        return self.residency
+        return RkllmServerState(self.server_info, tuple(models), tuple(loaded), previous)
 
     def server_model(self, choice: str) -> str:
         """Return the server's name for an agent's model choice."""
         return server_model_for_choice(choice, self.data.model_names if self.data else [])
+
+    def offers(self, choice: str) -> str | None:
+        """Return the server's name for `choice` when the server has that model."""
+        name = self.server_model(choice)
+        if name in self.data.model_names:
+            return name
+        known = find_known_model(choice)
+        return name if known is not None and find_known_model(name) == known else None
 
     async def async_profile(self, choice: str) -> ModelProfile:
         """Return tokenizer, context and reasoning facts for a model choice (cached)."""
@@ -169,54 +185,29 @@ class RkllmDataUpdateCoordinator(DataUpdateCoordinator[RkllmServerState]):
         if self.data is not None:
             self.async_set_updated_data(replace(self.data, last_inference=record))
 
-    def keep_loaded_models(self) -> list[str]:
-        """Return the server names of the models agents asked to keep resident."""
-        names: list[str] = []
-        for subentry in self.config_entry.subentries.values():
-            model = subentry.data.get("model")
-            if subentry.data.get(CONF_KEEP_LOADED) and isinstance(model, str):
-                name = self.server_model(model)
-                if name not in names:
-                    names.append(name)
-        return names
+    @callback
+    def async_mark_unreachable(self, err: RkllamaError) -> None:
+        """Mark the server unavailable at once: a request found it gone (not merely slow).
 
-    async def async_preload(self) -> None:
-        """Load the models of "keep loaded" agents (one on single-model servers)."""
-        wanted = self.keep_loaded_models()
-        if self.residency is None or not wanted:
+        Logged once; the next successful poll brings it back and logs the recovery.
+        """
+        if not self.last_update_success:
             return
-        if self.residency.single_model:
-            wanted = wanted[:1] if not self.residency.resident else []
-        for name in wanted:
-            try:
-                await self.residency.ensure_loaded(name)
-            except RkllamaError as err:
-                LOGGER.warning("Could not preload model %s: %s", name, err)
+        LOGGER.warning("%s is unavailable: %s", self.name, err)
+        self.last_update_success = False
+        self.async_update_listeners()
 
-    def _schedule_keep_loaded(self, state: RkllmServerState) -> None:
-        """Touch kept models before the server's idle timer unloads them."""
-        if self.residency is None or self.config_entry is None:
-            return
-        kept = [name for name in self.keep_loaded_models() if name in state.loaded_names]
-        now = time.monotonic()
-        for name in kept:
-            # Unknown (loaded before us, or by someone else): touch at once to be safe.
-            last = self.residency.last_used.get(name)
-            if last is None or now - last >= KEEP_LOADED_REFRESH.total_seconds():
-                self.residency.last_used[name] = now
-                self.config_entry.async_create_background_task(
-                    self.hass, self._touch_model(name), f"{DOMAIN} keep {name} loaded"
-                )
-
-    async def _touch_model(self, name: str) -> None:
-        """Send a one-token request so the server restarts the model's idle timer."""
-        try:
-            await self.client.touch(name)
-        except RkllamaError as err:
-            LOGGER.debug("Keeping %s loaded failed: %s", name, err)
+    @callback
+    def _async_schedule_refresh(self) -> None:
+        """Poll soon after a load or unload, without holding up the caller."""
+        self.config_entry.async_create_task(
+            self.hass, self.async_refresh(), f"{DOMAIN} refresh after a model change"
+        )
 
 
-def _setup_error(err: RkllamaError) -> HomeAssistantError:
+def _setup_error(
+    err: RkllamaError, *, retry: type[ConfigEntryNotReady | UpdateFailed]
+) -> HomeAssistantError:
     """Return what Home Assistant should make of a failed detect or poll.
 
     A refused token starts reauthentication, a server that is not rkllama stops retries,
@@ -235,7 +226,7 @@ def _setup_error(err: RkllamaError) -> HomeAssistantError:
             translation_key="not_rkllama",
             translation_placeholders=placeholders,
         )
-    return UpdateFailed(
+    return retry(
         translation_domain=DOMAIN,
         translation_key="cannot_connect",
         translation_placeholders=placeholders,

@@ -48,21 +48,17 @@ async def async_get_config_entry_diagnostics(
             }
             for subentry in entry.subentries.values()
         ],
-        "server": asdict(coordinator.server_info) if coordinator.server_info else None,
+        "server": asdict(coordinator.server_info),
         "last_update_success": coordinator.last_update_success,
         "models": [asdict(model) for model in state.models] if state else [],
         "loaded": [asdict(model) for model in state.loaded] if state else [],
         "last_inference": (
             asdict(state.last_inference) if state and state.last_inference else None
         ),
-        "residency": (
-            {
-                "single_model": residency.single_model,
-                "resident": list(residency.resident),
-                "loads": residency.loads,
-                "load_seconds": round(residency.load_seconds, 3),
-            }
-            if residency
-            else None
-        ),
+        "residency": {
+            "single_model": residency.single_model,
+            "resident": list(residency.resident),
+            "loads": residency.loads,
+            "load_seconds": round(residency.load_seconds, 3),
+        },
     }

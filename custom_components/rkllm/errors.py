@@ -17,6 +17,8 @@ from .api import (
     RkllamaTimeoutError,
 )
 from .coordinator import RkllmDataUpdateCoordinator
+from .pool import PoolBusyError
+from .residency import ModelInUseError
 
 SPOKEN_PREFIX = "spoken_"
 """Keys of the one-sentence errors Assist says (no placeholders, nothing from the server)."""
@@ -26,6 +28,10 @@ def error_translation_key(err: RkllamaError, *, mid_answer: bool = False) -> str
     """Return the `exceptions.<key>` that explains a client error."""
     if isinstance(err, RkllamaDeadlineError):
         return "turn_timeout"
+    if isinstance(err, PoolBusyError):
+        return "pool_busy"
+    if isinstance(err, ModelInUseError):
+        return "model_in_use"
     if isinstance(err, RkllamaTimeoutError):
         return "timeout"
     if isinstance(err, RkllamaConnectionError):
@@ -58,5 +64,4 @@ def log_failure(logger: logging.Logger, who: str, err: RkllamaError) -> None:
 def report_outage(coordinator: RkllmDataUpdateCoordinator, err: RkllamaError) -> None:
     """Mark the server unavailable at once when a request found it gone (not merely slow)."""
     if isinstance(err, RkllamaConnectionError) and not isinstance(err, RkllamaTimeoutError):
-        coordinator.last_update_success = False
-        coordinator.async_update_listeners()
+        coordinator.async_mark_unreachable(err)

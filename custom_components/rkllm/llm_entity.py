@@ -17,6 +17,7 @@ from typing import Any
 from homeassistant.components import conversation
 from homeassistant.config_entries import ConfigSubentry
 from homeassistant.const import CONF_MODEL
+from homeassistant.core import callback
 from homeassistant.exceptions import HomeAssistantError
 from homeassistant.helpers import device_registry as dr, floor_registry as fr, llm
 from homeassistant.helpers.entity import Entity
@@ -32,7 +33,6 @@ from .api import (
     RkllamaDeadlineError,
     RkllamaError,
 )
-from .boards import busy, pick_board
 from .bounds import MAX_ANSWER_TOKENS, turn_deadline
 from .const import (
     ANSWER_TOKEN_RESERVE,
@@ -48,9 +48,8 @@ from .const import (
     MAX_TOOL_ITERATIONS,
 )
 from .coordinator import RkllmConfigEntry, RkllmDataUpdateCoordinator
-from .errors import log_failure, report_outage, spoken_key
+from .errors import log_failure, spoken_key
 from .history import ContextTooSmallError, async_fit_history
-from .issues import clear_model_issues, report_model_issue
 from .models import ModelProfile
 from .prompt import (
     build_system_text,
@@ -138,6 +137,7 @@ class RkllmLLMEntity(Entity):
         self.entry = entry
         self.subentry = subentry
         self._attr_unique_id = subentry.subentry_id
+        self._was_available = True
         model, _, tag = str(subentry.data.get(CONF_MODEL, "")).partition(":")
         self._attr_device_info = dr.DeviceInfo(
             identifiers={(DOMAIN, subentry.subentry_id)},
@@ -156,9 +156,33 @@ class RkllmLLMEntity(Entity):
     def _settings(self) -> dict[str, Any]:
         return {**self.entry.data, **self.subentry.data}
 
+    @property
+    def available(self) -> bool:
+        """Return True while a reachable board can answer: its own, or another with the model."""
+        return self.entry.runtime_data.pool.can_serve(
+            str(self._settings[CONF_MODEL]), home=self.entry.entry_id
+        )
+
+    @callback
+    def _async_pool_changed(self) -> None:
+        """Follow the boards: unavailable while none can answer (logged once each way)."""
+        available = self.available
+        if available == self._was_available:
+            return
+        self._was_available = available
+        if available:
+            _LOGGER.info("%s is available again", self.entity_id)
+        else:
+            _LOGGER.info("%s is unavailable: no reachable server has its model", self.entity_id)
+        self.async_write_ha_state()
+
     async def async_added_to_hass(self) -> None:
-        """Warm up the response parser and the tokenizer in the background."""
+        """Follow the pool; warm up the response parser and the tokenizer in the background."""
         await super().async_added_to_hass()
+        self._was_available = self.available
+        self.async_on_remove(
+            self.entry.runtime_data.pool.async_add_listener(self._async_pool_changed)
+        )
         self.entry.async_create_background_task(
             self.hass, self._async_warm_up(), f"{DOMAIN} warm up {self.entity_id}"
         )
@@ -320,31 +344,18 @@ class RkllmLLMEntity(Entity):
     ) -> _Generation:
         """Stream one answer of the model into the chat log."""
         result = _Generation()
-        board = pick_board(self.hass, self._coordinator, setup.choice)
-        coordinator = board.coordinator
-        try:
-            with busy(coordinator):
-                async with coordinator.model_residency.use(board.model):
-                    stream = coordinator.client.chat(
-                        messages,
-                        model=board.model,
-                        options=setup.options,
-                        response_format=response_format,
-                        deadline=setup.deadline,
-                    )
-                    async for _content in chat_log.async_add_delta_content_stream(
-                        self.entity_id, self._deltas(stream, setup, result)
-                    ):
-                        pass
-        except RkllamaError as err:  # loading the model failed before the stream began
-            result.error = err
-        if result.stats is not None:
-            coordinator.async_record_inference(board.model, result.stats)
-        if result.error is not None:
-            report_outage(coordinator, result.error)
-            report_model_issue(coordinator, board.model, result.error)
-        elif result.received:
-            clear_model_issues(coordinator, board.model)
+        stream = self.entry.runtime_data.pool.async_chat(
+            setup.choice,
+            messages,
+            home=self.entry.entry_id,
+            options=setup.options,
+            response_format=response_format,
+            deadline=setup.deadline,
+        )
+        async for _content in chat_log.async_add_delta_content_stream(
+            self.entity_id, self._deltas(stream, setup, result)
+        ):
+            pass
         return result
 
     async def _async_generate_bounded(

@@ -13,12 +13,13 @@ from homeassistant.components.sensor import (
     SensorStateClass,
 )
 from homeassistant.const import EntityCategory, UnitOfTime
-from homeassistant.core import HomeAssistant
+from homeassistant.core import HomeAssistant, callback
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 from homeassistant.helpers.typing import StateType
 
 from .coordinator import RkllmConfigEntry, RkllmDataUpdateCoordinator, RkllmServerState
 from .entity import RkllmEntity
+from .pool import NpuPool
 
 # Coordinator is used to centralize the data updates
 PARALLEL_UPDATES = 0
@@ -110,14 +111,50 @@ SENSORS: tuple[RkllmSensorEntityDescription, ...] = (
 )
 
 
+@dataclass(frozen=True, kw_only=True)
+class RkllmPoolSensorEntityDescription(SensorEntityDescription):
+    """Describes one figure of the pool of every rkllm server."""
+
+    value_fn: Callable[[NpuPool], int]
+
+
+POOL_SENSORS: tuple[RkllmPoolSensorEntityDescription, ...] = (
+    RkllmPoolSensorEntityDescription(
+        key="pool_boards_online",
+        translation_key="pool_boards_online",
+        state_class=SensorStateClass.MEASUREMENT,
+        entity_category=EntityCategory.DIAGNOSTIC,
+        value_fn=lambda pool: pool.boards_online,
+    ),
+    RkllmPoolSensorEntityDescription(
+        key="pool_in_flight",
+        translation_key="pool_in_flight",
+        state_class=SensorStateClass.MEASUREMENT,
+        entity_category=EntityCategory.DIAGNOSTIC,
+        value_fn=lambda pool: pool.in_flight,
+    ),
+    RkllmPoolSensorEntityDescription(
+        key="pool_queue_length",
+        translation_key="pool_queue_length",
+        state_class=SensorStateClass.MEASUREMENT,
+        entity_category=EntityCategory.DIAGNOSTIC,
+        value_fn=lambda pool: pool.queue_length,
+    ),
+)
+
+
 async def async_setup_entry(
     hass: HomeAssistant,  # noqa: ARG001 - Home Assistant's platform signature
     entry: RkllmConfigEntry,
     async_add_entities: AddConfigEntryEntitiesCallback,
 ) -> None:
-    """Add the server's sensors."""
+    """Add the server's sensors and the pool's."""
     coordinator = entry.runtime_data.coordinator
     async_add_entities(RkllmSensor(coordinator, description) for description in SENSORS)
+    async_add_entities(
+        RkllmPoolSensor(coordinator, entry.runtime_data.pool, description)
+        for description in POOL_SENSORS
+    )
 
 
 class RkllmSensor(RkllmEntity, SensorEntity):
@@ -139,3 +176,41 @@ class RkllmSensor(RkllmEntity, SensorEntity):
     def native_value(self) -> StateType:
         """Return the sensor's value from the coordinator's data."""
         return self.entity_description.value_fn(self.coordinator.data)
+
+
+class RkllmPoolSensor(RkllmEntity, SensorEntity):
+    """One figure of the pool of every rkllm server, shown on each server's device."""
+
+    entity_description: RkllmPoolSensorEntityDescription
+
+    def __init__(
+        self,
+        coordinator: RkllmDataUpdateCoordinator,
+        pool: NpuPool,
+        description: RkllmPoolSensorEntityDescription,
+    ) -> None:
+        """Describe the sensor and attach it to the server's device."""
+        super().__init__(coordinator, description.key)
+        self.entity_description = description
+        self._pool = pool
+
+    async def async_added_to_hass(self) -> None:
+        """Follow the pool as well as the server."""
+        await super().async_added_to_hass()
+        self.async_on_remove(self._pool.async_add_listener(self._async_pool_changed))
+
+    @callback
+    def _async_pool_changed(self) -> None:
+        self.async_write_ha_state()
+
+    @property
+    @override
+    def available(self) -> bool:
+        """Stay available while this server is down: the pool goes on without it."""
+        return True
+
+    @property
+    @override
+    def native_value(self) -> int:
+        """Return the pool's figure."""
+        return self.entity_description.value_fn(self._pool)

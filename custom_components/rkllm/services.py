@@ -16,6 +16,7 @@ from .const import ATTR_CONFIG_ENTRY_ID, ATTR_MODEL, DOMAIN
 from .coordinator import RkllmConfigEntry, RkllmDataUpdateCoordinator
 from .errors import error_translation_key, report_outage
 from .issues import report_model_issue
+from .pool import ACTION_WAIT
 
 SERVICE_LOAD_MODEL = "load_model"
 SERVICE_UNLOAD_MODEL = "unload_model"
@@ -40,21 +41,25 @@ def async_setup_services(hass: HomeAssistant) -> None:
 
 
 async def _async_load_model(call: ServiceCall) -> None:
-    """Load a model onto the server's NPU and keep it resident."""
+    """Load a model onto the server's NPU and keep it resident.
+
+    A single-model server switches only once the answers running on it are finished;
+    past ACTION_WAIT the action is refused with a translated "model in use" error.
+    """
     coordinator = _coordinator(call)
     model = _server_model(coordinator, call.data[ATTR_MODEL])
     try:
-        await coordinator.model_residency.ensure_loaded(model)
+        await coordinator.residency.ensure_loaded(model, wait=ACTION_WAIT)
     except RkllamaError as err:
         raise _translate(coordinator, err, model) from err
 
 
 async def _async_unload_model(call: ServiceCall) -> None:
-    """Unload a model from the server's NPU."""
+    """Unload a model from the server's NPU once its running answers are finished."""
     coordinator = _coordinator(call)
     model = _server_model(coordinator, call.data[ATTR_MODEL])
     try:
-        await coordinator.model_residency.unload(model)
+        await coordinator.residency.unload(model, wait=ACTION_WAIT)
     except RkllamaError as err:
         raise _translate(coordinator, err, model) from err
 
