@@ -64,7 +64,7 @@ DEFAULT_MAX_BODY_BYTES = 8 << 20  # one non-streamed body
 _GATEWAY_DOWN = frozenset({HTTPStatus.BAD_GATEWAY, HTTPStatus.SERVICE_UNAVAILABLE})
 
 
-@dataclass(repr=False)
+@dataclass(repr=False, slots=True)
 class RkllamaClient:
     """Talk to one rkllama server.
 
