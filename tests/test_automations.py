@@ -23,7 +23,7 @@ from pytest_homeassistant_custom_component.common import (
     async_mock_service,
 )
 
-from custom_components.rkllm.api.client import DEFAULT_FIRST_CHUNK_TIMEOUT
+from custom_components.rkllm.api import DEFAULT_TIMEOUTS
 from custom_components.rkllm.const import DOMAIN
 from rkllama_emulator import EmulatorConfig, RkllamaEmulator, Timing
 
@@ -173,7 +173,7 @@ async def test_process_server_down_speaks_error(
     response = await _process(hass, "What is 145 + 278?")
     assert response["response"]["response_type"] == "error"
     spoken = _spoken(response)
-    assert spoken.startswith("Cannot connect to the rkllama server")
+    assert spoken.startswith("I cannot reach the rkllama server")
     assert "Traceback" not in spoken
 
 
@@ -183,7 +183,7 @@ async def test_generate_data_server_down_raises(
 ) -> None:
     """The board is down: `ai_task.generate_data` fails with the translated sentence."""
     await emulator.stop()
-    with pytest.raises(HomeAssistantError, match=r"^Cannot connect to the rkllama server"):
+    with pytest.raises(HomeAssistantError, match=r"^I cannot reach the rkllama server"):
         await _generate(hass, '{"title": "x"}', {"title": {"selector": {"text": None}}})
 
 
@@ -309,8 +309,8 @@ def test_readme_states_the_wait_limit() -> None:
     """What the README promises about a busy board matches the client's first-piece limit."""
     text = README.read_text(encoding="utf-8")
     section = " ".join(text.split("## Use it from automations", 1)[1].split("\n## ", 1)[0].split())
-    assert f"for up to {DEFAULT_FIRST_CHUNK_TIMEOUT:.0f} s before its first" in section
-    assert f"in those {DEFAULT_FIRST_CHUNK_TIMEOUT:.0f} s" in section
+    assert f"for up to {DEFAULT_TIMEOUTS.first_chunk:.0f} s before its first" in section
+    assert f"in those {DEFAULT_TIMEOUTS.first_chunk:.0f} s" in section
 
 
 @pytest.mark.usefixtures("agents")

@@ -173,9 +173,9 @@ async def test_unload_kills_running_answer(
     emulator.set_fault(Fault.UNLOAD_KILLS, times=1)
     turn = asyncio.create_task(say(hass, agent, LONG_ASK, cid))
     async with asyncio.timeout(10):
-        while not emulator.requests[-1].first_token_at:  # noqa: ASYNC110 - polls the emulator
+        while not emulator.requests[-1].first_sent_at:  # noqa: ASYNC110 - polls the emulator
             await asyncio.sleep(0.02)
-    await asyncio.sleep(0.1)
+    await asyncio.sleep(0.3)  # a few pieces reach the agent
     assert await agent.runtime_data.client.unload_model(TEST_MODEL)
     result = await turn
     assert speech(result) == SPOKEN["spoken_connection_dropped"].rstrip(".")

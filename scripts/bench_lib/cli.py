@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+from dataclasses import replace
 from pathlib import Path
 import sys
 
@@ -51,6 +52,23 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         "approximation; upstream rkllama caches per conversation only, so by default every "
         "request is prefilled in full)",
     )
+    parser.add_argument(
+        "--load",
+        action="store_true",
+        help="also run measure 8, load: 10 and 50 conversations at once on one board and a "
+        "long conversation (RSS and open files before and after)",
+    )
+    parser.add_argument(
+        "--only-load",
+        action="store_true",
+        help="run only measure 8 (load), on the first home",
+    )
+    parser.add_argument(
+        "--load-turns",
+        type=int,
+        default=1000,
+        help="turns of the long conversation in measure 8 (default 1000)",
+    )
     parser.add_argument("--ha-port", type=int, default=8123, help="Home Assistant's port")
     parser.add_argument("--emulator-port", type=int, default=8080, help="the emulator's port")
     parser.add_argument(
@@ -79,6 +97,17 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
 
 def make_plan(args: argparse.Namespace) -> Plan:
     """Return how much to measure."""
+    plan = _plan(args)
+    return replace(
+        plan,
+        load=args.load or args.only_load,
+        only_load=args.only_load,
+        load_turns=args.load_turns,
+    )
+
+
+def _plan(args: argparse.Namespace) -> Plan:
+    """Return how much to measure, before measure 8 is chosen."""
     if args.quick:
         homes = args.homes or [10]
         reps = args.repetitions or 1
@@ -127,6 +156,8 @@ async def _main(args: argparse.Namespace) -> int:
         raw = await bench.run()
         await bench.stop_processes()
         results, missing = figures.build(raw)
+        if plan.only_load:
+            missing = []  # measures 1-7 were not asked for
         path = report.write(raw, results, missing, args.output_dir)
         print(report.figure_table(results, with_measure=True))
         print(f"\nResults: {path} and {path.with_suffix('.json')}", flush=True)

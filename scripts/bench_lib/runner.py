@@ -23,7 +23,7 @@ from typing import Any
 
 import aiohttp
 
-from bench_lib import agents, homes
+from bench_lib import agents, homes, load
 from bench_lib.agents import Agent, Side
 from bench_lib.proxy import RecordingProxy
 from bench_lib.server import EmulatorRecords, Recorder, ServerRecord, Snapshot
@@ -61,6 +61,10 @@ class Plan:
     reload_repetitions: int
     residency_requests: int
     concurrency: int
+    load: bool = False
+    """Run measure 8 (load: concurrent conversations, a long conversation)."""
+    only_load: bool = False
+    load_turns: int = 1000
 
     def reps_for(self, size: int) -> int:
         """Return the measure-1 repetitions for a home (the other homes: one)."""
@@ -75,6 +79,7 @@ class Raw:
     homes: dict[str, dict[str, Any]] = field(default_factory=dict)
     residency: dict[str, Any] = field(default_factory=dict)
     concurrency: dict[str, Any] = field(default_factory=dict)
+    load: dict[str, Any] = field(default_factory=dict)
 
 
 def rss_mib(pid: int | None) -> float:
@@ -330,6 +335,10 @@ class HomeRun:
         if first:
             measures += [("5 residency", self.residency), ("7 concurrency", self.concurrency)]
         measures.append(("6 reloads", self.reloads))
+        if first and self.plan.load:
+            measures.append(("8 load", self.load))
+        if self.plan.only_load:
+            measures = [("8 load", self.load)] if first else []
         for name, measure in measures:
             try:
                 await measure()
@@ -738,6 +747,24 @@ class HomeRun:
                 f"max queue wait {max(result[side]['queue_waits'], default=0):.1f}s"
             )
         self.bench.raw.concurrency = result
+
+    # -- 8. load ----------------------------------------------------------------------------
+
+    async def load(self) -> None:
+        """Concurrent conversations on one board and a long conversation (see load.py)."""
+        if self.process.pid is None:
+            raise DemoError("Home Assistant is not running")
+        plan = load.LoadPlan(sequential_turns=self.plan.load_turns)
+        async with self.step(
+            f"8 load · ours · {'/'.join(map(str, plan.concurrent))} at once, "
+            f"{plan.sequential_turns} turns in one conversation"
+        ):
+            result = await load.run(
+                self.client, self.agents["ours"].entity_id, self.records, self.process.pid, plan
+            )
+        for line in load.summary(result):
+            self.progress.note(f"  {line}")
+        self.bench.raw.load = result
 
     # -- 6. reloads ------------------------------------------------------------------------
 

@@ -419,7 +419,14 @@ class RkllamaClient:
         return self.session
 
     def _url(self, path: str) -> URL:
-        return URL(self.base_url.rstrip("/") + path)
+        return URL(self.address.rstrip("/") + path)
+
+    def _auth(self) -> aiohttp.BasicAuth | None:
+        """Return the address's user name and password; a bearer token takes their place."""
+        base = URL(self.base_url)
+        if self.token or (base.user is None and base.password is None):
+            return None
+        return aiohttp.BasicAuth(base.user or "", base.password or "")
 
     def _headers(self) -> dict[str, str]:
         headers = {"Accept": "application/json"}
@@ -450,6 +457,7 @@ class RkllamaClient:
                     self._url(path),
                     json=payload,
                     headers=self._headers(),
+                    auth=self._auth(),
                     timeout=self._client_timeout(),
                 ) as response:
                     body = await read_bounded(response, DEFAULT_MAX_BODY_BYTES)
@@ -612,6 +620,7 @@ class _Stream:
                 client._url(self.path),  # noqa: SLF001
                 json=payload,
                 headers=client._headers(),  # noqa: SLF001
+                auth=client._auth(),  # noqa: SLF001
                 timeout=client._client_timeout(),  # noqa: SLF001
             ),
             name="rkllama stream request",
