@@ -134,6 +134,7 @@ class OllamaRun:
             self.job.record.status = prepared.status
             return prepared
         _info, think, pieces = prepared
+        await self._request_overhead()
         slow = faults.consume(Fault.SLOW_FIRST_TOKEN)
         self.started = self.loop.time()
         worker: Worker | None = None
@@ -167,6 +168,13 @@ class OllamaRun:
         await stream.send(stream_line(piece_line(self.job.model, self.job.chat, TASK_ERROR_TEXT)))
         await asyncio.sleep(CUT_DELAY)
         return await stream.drop()
+
+    async def _request_overhead(self) -> None:
+        """Spend upstream's per-request work before the queue (tokenizer, template, tokenize)."""
+        seconds = self.state.config.timing.request_overhead_seconds
+        self.job.record.overhead_seconds = seconds
+        if seconds > 0:
+            await asyncio.sleep(seconds)
 
     async def _bad_option(self, worker: Worker) -> web.StreamResponse:
         """Answer a non-integer top_k/mirostat/num_predict: empty, with the previous metrics."""

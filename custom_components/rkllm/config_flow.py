@@ -57,6 +57,7 @@ from .const import (
     CONF_NUM_CTX,
     CONF_SHOW_THINKING,
     CONF_TEMPERATURE,
+    CONF_THINK,
     CONF_TOKEN,
     CONF_TURN_TIMEOUT,
     DEFAULT_HOST,
@@ -65,6 +66,7 @@ from .const import (
     DEFAULT_PORT,
     DEFAULT_SHOW_THINKING,
     DEFAULT_TEMPERATURE,
+    DEFAULT_THINK,
     DEFAULT_TURN_TIMEOUT,
     DEFAULT_URL,
     DOMAIN,
@@ -596,6 +598,10 @@ def subentry_schema(
                 description={
                     "suggested_value": options.get(CONF_SHOW_THINKING, DEFAULT_SHOW_THINKING)
                 },
+            ): BooleanSelector(),
+            probatio.Optional(
+                CONF_THINK,
+                description={"suggested_value": options.get(CONF_THINK, DEFAULT_THINK)},
             ): BooleanSelector(),
         }
     )

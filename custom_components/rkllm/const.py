@@ -43,6 +43,8 @@ CONF_TURN_TIMEOUT: Final = "turn_timeout"  # seconds one answer may take, tools 
 DEFAULT_TURN_TIMEOUT: Final = 180  # a 7B model on a busy RK3588: load + prefill + 512 tokens
 MIN_TURN_TIMEOUT: Final = 1
 MAX_TURN_TIMEOUT: Final = 1800
+CONF_THINK: Final = "think"  # let hybrid-thinking models (Qwen3) reason first
+DEFAULT_THINK: Final = False
 
 SCAN_INTERVAL: Final = timedelta(seconds=30)
 PROBE_TIMEOUT: Final = 10.0  # seconds, config-flow connection test

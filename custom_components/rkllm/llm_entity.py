@@ -40,9 +40,11 @@ from .const import (
     CONF_NUM_CTX,
     CONF_SHOW_THINKING,
     CONF_TEMPERATURE,
+    CONF_THINK,
     DEFAULT_MAX_HISTORY,
     DEFAULT_SHOW_THINKING,
     DEFAULT_TEMPERATURE,
+    DEFAULT_THINK,
     DOMAIN,
     MANUFACTURER,
     MAX_TOOL_ITERATIONS,
@@ -124,6 +126,8 @@ class _TurnSetup:
     show_thinking: bool
     deadline: float
     """Event-loop time by which the whole turn ends (the agent's time limit)."""
+    think: bool | None
+    """Sent as `think` to models that switch thinking (Qwen3): off for voice unless opted in."""
 
 
 class RkllmLLMEntity(Entity):
@@ -298,6 +302,9 @@ class RkllmLLMEntity(Entity):
             max_history=int(settings.get(CONF_MAX_HISTORY, DEFAULT_MAX_HISTORY)),
             show_thinking=bool(settings.get(CONF_SHOW_THINKING, DEFAULT_SHOW_THINKING)),
             deadline=deadline,
+            think=(
+                bool(settings.get(CONF_THINK, DEFAULT_THINK)) if profile.hybrid_thinking else None
+            ),
         )
 
     async def _async_fit(
@@ -349,6 +356,7 @@ class RkllmLLMEntity(Entity):
             messages,
             home=self.entry.entry_id,
             options=setup.options,
+            think=setup.think,
             response_format=response_format,
             deadline=setup.deadline,
         )
@@ -388,7 +396,7 @@ class RkllmLLMEntity(Entity):
         try:
             async for chunk in stream:
                 result.received = True
-                if chunk.thinking and setup.show_thinking:
+                if chunk.thinking and (setup.show_thinking or setup.think):
                     yield {"thinking_content": chunk.thinking}
                 for part in parser.feed(chunk.content):
                     if (delta := self._delta(part, names, setup, result)) is not None:
@@ -422,7 +430,8 @@ class RkllmLLMEntity(Entity):
         if isinstance(part, ToolCallPart):
             return self._call_delta(part.raw, names, result)
         if part.kind == "thinking":
-            return {"thinking_content": part.text} if setup.show_thinking else None
+            keep = setup.show_thinking or setup.think
+            return {"thinking_content": part.text} if keep else None
         result.text += part.text
         return {"content": part.text}
 

@@ -172,6 +172,7 @@ class NpuPool:
         *,
         home: str | None = None,
         options: ChatOptions | None = None,
+        think: bool | None = None,
         response_format: JsonValue = None,
         deadline: float | None = None,
     ) -> AsyncIterator[ChatChunk]:
@@ -205,6 +206,7 @@ class NpuPool:
                         messages,
                         model=model,
                         options=options,
+                        think=think,
                         response_format=response_format,
                         deadline=deadline,
                     ):

@@ -9,14 +9,14 @@ from pathlib import Path
 import sys
 
 from bench_lib import figures, report
-from bench_lib.runner import ROOT, Bench, Plan
+from bench_lib.runner import ROOT, SECTIONS, Bench, Plan
 from demo_lib import haconfig
 from demo_lib.launch import HOST, server_from_env
 from demo_lib.procs import DemoError, cancel_on_signals, check_ports
 from demo_lib.progress import Progress
 
 DEFAULT_OUTPUT = ROOT / "bench" / "results"
-FULL_HOMES = (10, 53, 200)
+FULL_HOMES = (10, 53, 200, 119)  # 119: German names and aliases (bench_lib/german_home.py)
 GOAL_HOME = 53
 
 
@@ -38,7 +38,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument(
         "--homes",
         type=lambda text: [int(part) for part in text.split(",") if part],
-        help="comma-separated home sizes (default 10,53,200; --quick: 10)",
+        help="comma-separated home sizes (default 10,53,200,119; 119 is the German home; "
+        "--quick: 10)",
     )
     parser.add_argument(
         "--repetitions",
@@ -53,21 +54,22 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         "request is prefilled in full)",
     )
     parser.add_argument(
-        "--load",
-        action="store_true",
-        help="also run measure 8, load: 10 and 50 conversations at once on one board and a "
-        "long conversation (RSS and open files before and after)",
+        "--only",
+        type=lambda text: [part.strip() for part in text.split(",") if part.strip()],
+        help="run only these comma-separated sections (set-up and first turns always run): "
+        + ", ".join(SECTIONS),
     )
     parser.add_argument(
-        "--only-load",
+        "--load",
         action="store_true",
-        help="run only measure 8 (load), on the first home",
+        help="also run section load (measure 9): 10 and 50 conversations at once on one board "
+        "and a long conversation, RSS and open files before and after (`--only load`: alone)",
     )
     parser.add_argument(
         "--load-turns",
         type=int,
         default=1000,
-        help="turns of the long conversation in measure 8 (default 1000)",
+        help="turns of the long conversation in the load section (default 1000)",
     )
     parser.add_argument("--ha-port", type=int, default=8123, help="Home Assistant's port")
     parser.add_argument("--emulator-port", type=int, default=8080, help="the emulator's port")
@@ -91,6 +93,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         help="work dir for the Home Assistant config dirs and logs, recreated on every run",
     )
     args = parser.parse_args(argv)
+    if args.only and (unknown := sorted(set(args.only) - set(SECTIONS))):
+        parser.error(f"unknown section(s) {', '.join(unknown)}; known: {', '.join(SECTIONS)}")
     args.server_url = server_from_env()
     return args
 
@@ -100,14 +104,13 @@ def make_plan(args: argparse.Namespace) -> Plan:
     plan = _plan(args)
     return replace(
         plan,
-        load=args.load or args.only_load,
-        only_load=args.only_load,
+        load=args.load,
         load_turns=args.load_turns,
     )
 
 
 def _plan(args: argparse.Namespace) -> Plan:
-    """Return how much to measure, before measure 8 is chosen."""
+    """Return how much to measure, before the load section is chosen."""
     if args.quick:
         homes = args.homes or [10]
         reps = args.repetitions or 1
@@ -121,6 +124,7 @@ def _plan(args: argparse.Namespace) -> Plan:
             reload_repetitions=1,
             residency_requests=6,
             concurrency=10,
+            only=args.only,
         )
     homes = args.homes or list(FULL_HOMES)
     reps = args.repetitions or 3
@@ -134,6 +138,7 @@ def _plan(args: argparse.Namespace) -> Plan:
         reload_repetitions=3,
         residency_requests=20,
         concurrency=10,
+        only=args.only,
     )
 
 
@@ -156,8 +161,6 @@ async def _main(args: argparse.Namespace) -> int:
         raw = await bench.run()
         await bench.stop_processes()
         results, missing = figures.build(raw)
-        if plan.only_load:
-            missing = []  # measures 1-7 were not asked for
         path = report.write(raw, results, missing, args.output_dir)
         print(report.figure_table(results, with_measure=True))
         print(f"\nResults: {path} and {path.with_suffix('.json')}", flush=True)
@@ -165,7 +168,8 @@ async def _main(args: argparse.Namespace) -> int:
         if problems:
             print("Not measured:", *problems, sep="\n  ", file=sys.stderr)
             return 1
-        if not args.quick and args.output_dir.resolve() == DEFAULT_OUTPUT.resolve():
+        full = not args.quick and not args.only
+        if full and args.output_dir.resolve() == DEFAULT_OUTPUT.resolve():
             report.update_readme(ROOT / "README.md", raw, results, path.relative_to(ROOT))
             progress.note("README.md: benchmark summary updated")
     except DemoError as err:
