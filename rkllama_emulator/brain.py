@@ -77,10 +77,14 @@ def _is_tool_result(messages: list[dict[str, Any]]) -> bool:
 
 
 def _offered_tools(messages: list[dict[str, Any]], tool_names: list[str]) -> list[str]:
-    """Return tool names from the request plus HassTurnOn/Off names found in the messages."""
+    """Return tool names from the request's `tools` plus those a system prompt lists.
+
+    Only the tool list counts: a name in the user's (or an answer's) text offers no tool.
+    """
     names = list(tool_names)
     for message in messages:
-        names.extend(TOOL_NAME_RE.findall(message_text(message.get("content"))))
+        if message.get("role") == "system":
+            names.extend(TOOL_NAME_RE.findall(message_text(message.get("content"))))
     return names
 
 

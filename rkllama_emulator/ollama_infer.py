@@ -26,6 +26,7 @@ from .ollama_stream import CUT_DELAY, HoldBack, StreamDelivery
 from .options import bad_integer_option, max_new_tokens, merge_options
 from .residency import LoadError
 from .stream_faults import TASK_ERROR_TEXT, consume_stream_faults
+from .structured import structured_reply
 from .toolcalls import extract_tool_calls
 from .wire import LazyStream, html_error, json_body, stream_line
 
@@ -113,6 +114,7 @@ class OllamaRun:
             # stream is cut without a final line.
             return await self._task_error()
         text = brain.reply(job.model, job.brain_messages, tool_names_of(job.tools), think)
+        text = structured_reply(text, job.fmt)
         pieces = await state.renderer.pieces(info, text)
         limit = max_new_tokens(job.options)
         if limit:

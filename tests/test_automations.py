@@ -182,7 +182,7 @@ async def test_process_server_down_speaks_error(
     assert hass.states.get(README_AGENT).state == "unavailable"
     response = await _process(hass, "What is 145 + 278?")
     assert response["response"]["response_type"] == "error"
-    assert _spoken(response).startswith("Cannot connect to the rkllama server")
+    assert _spoken(response).startswith("I cannot reach the rkllama server")
 
 
 @pytest.mark.usefixtures("agents")

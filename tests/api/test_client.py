@@ -559,3 +559,54 @@ async def test_bearer_token_is_sent(
     async with RkllamaClient(url, token="s3cret") as client:
         assert await client.health_check()
     assert seen == ["Bearer s3cret"]
+
+
+async def test_legacy_cancelled_stream_keeps_the_lock(start_emulator: StartEmulator) -> None:
+    """The fork: a cancelled stream holds the lock until its background read ends."""
+    emu = await start_emulator(
+        flavour=Flavour.LEGACY,
+        timing=Timing(
+            load_seconds=0.0, prefill_tokens_per_second=1e6, decode_tokens_per_second=100
+        ),
+    )
+    async with RkllamaClient(emu.url) as client:
+        await client.load_model(MODEL)
+        started = asyncio.Event()
+
+        async def read() -> None:
+            async for _chunk in client.chat(ask("Is 17 a prime number? Explain."), model=MODEL):
+                started.set()
+
+        task = asyncio.create_task(read())
+        await started.wait()
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+        assert client.pending_drains == 1
+        # The next answer waits for the abandoned one to be read to its end.
+        assert "42" in await client.generate_from_prompt("What is 20 + 22?")
+        await client.wait_drained()
+    assert emu.max_concurrent_inferences == 1
+    assert emu.disconnects == 0
+
+
+@pytest.mark.parametrize(
+    ("fault", "error"),
+    [
+        (Fault.POLL_HTTP_500, RkllamaServerError),
+        (Fault.POLL_BAD_JSON, RkllamaMalformedResponseError),
+        (Fault.POLL_HANG, RkllamaTimeoutError),
+        (Fault.PROXY_502, RkllamaConnectionError),
+    ],
+)
+async def test_polled_route_faults_are_typed(
+    emulator: RkllamaEmulator, fault: Fault, error: type[Exception]
+) -> None:
+    """Broken answers of the polled routes become typed errors, quickly."""
+    timeouts = Timeouts(request=0.3)
+    async with RkllamaClient(emulator.url, flavour=ApiFlavour.OLLAMA, timeouts=timeouts) as client:
+        emulator.set_fault(fault, times=1)
+        with pytest.raises(error):
+            await client.models()
+        emulator.clear_faults()
+        assert MODEL in await client.list_models()
