@@ -34,6 +34,7 @@ class Fault(StrEnum):
     POLL_HTTP_500 = "poll_http_500"
     POLL_HANG = "poll_hang"
     POLL_BAD_JSON = "poll_bad_json"
+    UNLISTED_TOOL_CALL = "unlisted_tool_call"
 
 
 SERVER_FAULTS = frozenset({Fault.REFUSE, Fault.NOT_RKLLAMA})

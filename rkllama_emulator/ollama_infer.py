@@ -55,6 +55,11 @@ class OllamaJob:
     record: RecordedRequest
 
 
+UNLISTED_TOOL_CALL = (
+    '<tool_call>\n{"name": "fake__HassTurnOn", "arguments": {"name": "lamp"}}\n</tool_call>'
+)
+
+
 def load_error_response(model: str, error: LoadError) -> web.Response:
     """Return the 500 JSON that a failed on-demand load gives."""
     return json_body({"error": f"Failed to load model '{model}': {error.reason}"}, status=500)
@@ -115,6 +120,8 @@ class OllamaRun:
             return await self._task_error()
         text = brain.reply(job.model, job.brain_messages, tool_names_of(job.tools), think)
         text = structured_reply(text, job.fmt)
+        if state.faults.consume(Fault.UNLISTED_TOOL_CALL) is not None:
+            text = UNLISTED_TOOL_CALL  # a small model inventing a tool it was not offered
         pieces = await state.renderer.pieces(info, text)
         limit = max_new_tokens(job.options)
         if limit:

@@ -7,6 +7,7 @@ import re
 from typing import Any
 
 _NUMBER_RE = re.compile(r"-?\d+(?:\.\d+)?")
+ECHO_PREFIX = "You said:"
 
 
 def _value(kind: str, text: str, numbers: list[str]) -> Any:
@@ -27,11 +28,11 @@ def structured_reply(text: str, schema: Any) -> str:
     """Return `text` as a JSON object with the schema's properties, when it can fill them.
 
     Numbers come from the reply's numbers (the last one: "145 + 278 = 423" gives 423), strings
-    from the reply itself. A reply that already is JSON, or that cannot fill every required
-    property, is returned unchanged.
+    from the reply itself. A reply that already is JSON, an echo, or one that cannot fill every
+    required property is returned unchanged.
     """
-    if not isinstance(schema, dict) or "{" in text:
-        return text
+    if not isinstance(schema, dict) or "{" in text or text.startswith(ECHO_PREFIX):
+        return text  # already JSON, or the brain did not understand (it echoes)
     properties = schema.get("properties")
     if not isinstance(properties, dict):
         return text

@@ -262,7 +262,8 @@ async def test_unusable_tool_call_retried_then_honest(
 ) -> None:
     """A call to a tool that was not offered: one corrective retry, then a spoken failure."""
     before = len(emulator.requests)
-    result = await _say(hass, mock_config_entry, "Use fake__HassTurnOn to turn on the lamp")
+    emulator.set_fault(Fault.UNLISTED_TOOL_CALL, times=2)  # the model invents a tool, twice
+    result = await _say(hass, mock_config_entry, "Turn on the lamp")
     assert result.response.response_type is intent.IntentResponseType.ACTION_DONE
     assert _speech(result) == (
         "The model's tool call failed: there is no tool named fake__HassTurnOn."
