@@ -6,6 +6,7 @@ import asyncio
 from collections.abc import Mapping
 import ipaddress
 import logging
+import math
 import os
 import re
 from typing import Any, override
@@ -49,12 +50,14 @@ from yarl import URL
 
 from .api import RkllamaAuthError, RkllamaClient, RkllamaError, RkllamaUnsupportedError
 from .const import (
+    CONF_BOARDS,
     CONF_KEEP_LOADED,
     CONF_MAX_HISTORY,
     CONF_NUM_CTX,
     CONF_SHOW_THINKING,
     CONF_TEMPERATURE,
     CONF_TOKEN,
+    DEFAULT_BOARDS,
     DEFAULT_HOST,
     DEFAULT_KEEP_LOADED,
     DEFAULT_MAX_HISTORY,
@@ -65,6 +68,7 @@ from .const import (
     DOMAIN,
     ENV_SERVER_HOST,
     ENV_SERVER_PORT,
+    MAX_BOARDS,
     MAX_MAX_HISTORY,
     MAX_NUM_CTX,
     MAX_TEMPERATURE,
@@ -86,6 +90,9 @@ STEP_USER_DATA_SCHEMA = probatio.Schema(
         probatio.Required(CONF_URL): TextSelector(TextSelectorConfig(type=TextSelectorType.URL)),
         probatio.Optional(CONF_TOKEN): TextSelector(
             TextSelectorConfig(type=TextSelectorType.PASSWORD)
+        ),
+        probatio.Optional(CONF_BOARDS, default=DEFAULT_BOARDS): NumberSelector(
+            NumberSelectorConfig(min=1, max=MAX_BOARDS, step=1, mode=NumberSelectorMode.BOX)
         ),
     }
 )
@@ -143,6 +150,17 @@ def normalize_url(text: str) -> str:
         return cv.url(str(url))
     except probatio.Invalid as err:
         raise InvalidServerUrlError(text) from err
+
+
+def _boards(value: Any) -> int:
+    """Return the number of boards behind the address (a whole number within bounds)."""
+    try:
+        number = float(value if value is not None else DEFAULT_BOARDS)
+    except (TypeError, ValueError):
+        return DEFAULT_BOARDS
+    if not math.isfinite(number):
+        return DEFAULT_BOARDS
+    return min(MAX_BOARDS, max(1, round(number)))
 
 
 def _valid_host(host: str) -> bool:
@@ -242,6 +260,9 @@ class RkllmConfigFlow(ConfigFlow, domain=DOMAIN):
         data: dict[str, Any] = {CONF_URL: url}
         if token:
             data[CONF_TOKEN] = token
+        boards = _boards(user_input.get(CONF_BOARDS))
+        if boards != DEFAULT_BOARDS:
+            data[CONF_BOARDS] = boards
         if self.source == SOURCE_RECONFIGURE:
             return self._async_finish_reconfigure(data, unique_id)
         return self.async_create_entry(title=server_title(url), data=data)
