@@ -156,7 +156,7 @@ def _boards(value: Any) -> int:
     """Return the number of boards behind the address (a whole number within bounds)."""
     try:
         number = float(value if value is not None else DEFAULT_BOARDS)
-    except (TypeError, ValueError):
+    except TypeError, ValueError:
         return DEFAULT_BOARDS
     if not math.isfinite(number):
         return DEFAULT_BOARDS
