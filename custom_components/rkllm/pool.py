@@ -33,7 +33,7 @@ from .api import (
 from .const import CONF_KEEP_LOADED, DOMAIN, KEEP_LOADED_REFRESH, LOGGER, MAX_SWITCH_SKIPS
 from .coordinator import RkllmConfigEntry, RkllmDataUpdateCoordinator
 
-QUEUE_LIMIT = 20
+QUEUE_LIMIT = 32
 """Requests waiting for a board across the pool; past it the user hears "busy"."""
 QUEUE_TIMEOUT = 120.0
 """Seconds a request waits for a board before the user hears "busy"."""
