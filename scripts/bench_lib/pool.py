@@ -57,7 +57,12 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--quick", action="store_true", help="fast emulator timing")
     parser.add_argument("--ha-port", type=int, default=8123)
     parser.add_argument(
-        "--emulator-port", type=int, default=8080, help="first of three board ports (and +3)"
+        "--emulator-port", type=int, default=8080, help="first board's port (the others: +1, +2)"
+    )
+    parser.add_argument(
+        "--emulator-ports",
+        type=lambda text: [int(part) for part in text.split(",")],
+        help="the three boards' ports, comma-separated (instead of --emulator-port)",
     )
     parser.add_argument("--proxy-port", type=int, default=8090, help="HAProxy's port")
     parser.add_argument("--output-dir", type=Path, default=ROOT / "bench" / "results")
@@ -103,7 +108,8 @@ class PoolBench:
         return self.results
 
     async def _start_board(self, session: aiohttp.ClientSession, index: int) -> None:
-        port = self.args.emulator_port + index
+        ports = self.args.emulator_ports or [self.args.emulator_port + i for i in range(3)]
+        port = ports[index]
         url = await start_emulator(
             self.progress,
             self.processes,
