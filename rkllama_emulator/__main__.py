@@ -31,6 +31,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--load-seconds", type=float)
     parser.add_argument("--prefill-tps", type=float)
     parser.add_argument("--decode-tps", type=float)
+    parser.add_argument(
+        "--request-overhead",
+        type=float,
+        help="seconds of upstream's own work per request before the queue and prefill "
+        "(board timing: 0.45, fast: 0)",
+    )
     parser.add_argument("--no-tool-holdback", action="store_true")
     parser.add_argument("--stranded-piece", action="store_true")
     parser.add_argument(
@@ -49,6 +55,7 @@ def build_config(args: argparse.Namespace) -> EmulatorConfig:
         "load_seconds": args.load_seconds,
         "prefill_tokens_per_second": args.prefill_tps,
         "decode_tokens_per_second": args.decode_tps,
+        "request_overhead_seconds": args.request_overhead,
     }
     timing = dataclasses.replace(timing, **{k: v for k, v in overrides.items() if v is not None})
     return EmulatorConfig(

@@ -61,6 +61,17 @@ SEED_MODELS: tuple[SeedModel, ...] = (
     SeedModel(
         "Phi-3-mini", "microsoft/Phi-3-mini-4k-instruct", "Phi-3-mini-3.8B-rk3588-w8a8.rkllm"
     ),
+    # Qwen3 as rkllama users convert it: thinking on in the Modelfile (the model's own default),
+    # so only a request's `think: false` turns it off.
+    *(
+        SeedModel(
+            f"Qwen3-{size}",
+            f"Qwen/Qwen3-{size}",
+            f"Qwen3-{size}-rk3588-w8a8.rkllm",
+            enable_thinking=True,
+        )
+        for size in ("0.6B", "1.7B", "4B")
+    ),
 )
 
 

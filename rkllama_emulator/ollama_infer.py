@@ -121,6 +121,7 @@ class OllamaRun:
             self.job.record.status = prepared.status
             return prepared
         _info, think, pieces = prepared
+        await self._request_overhead()
         slow = faults.consume(Fault.SLOW_FIRST_TOKEN)
         self.started = self.loop.time()
         worker: Worker | None = None
@@ -144,6 +145,13 @@ class OllamaRun:
         except TimeoutError:
             return await self._timed_out(worker)
         return await self._generate(worker, pieces, think=bool(think))
+
+    async def _request_overhead(self) -> None:
+        """Spend upstream's per-request work before the queue (tokenizer, template, tokenize)."""
+        seconds = self.state.config.timing.request_overhead_seconds
+        self.job.record.overhead_seconds = seconds
+        if seconds > 0:
+            await asyncio.sleep(seconds)
 
     async def _bad_option(self, worker: Worker) -> web.StreamResponse:
         """Answer a non-integer top_k/mirostat/num_predict: empty, with the previous metrics."""

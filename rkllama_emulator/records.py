@@ -36,6 +36,8 @@ class RecordedRequest:
     last_token_at: float | None = None
     ended_at: float | None = None
     prefill_seconds: float = 0.0
+    overhead_seconds: float = 0.0
+    """Upstream's own work before the queue (tokenizer, template, tokenize): the timing knob."""
 
     def as_json(self) -> dict[str, Any]:
         """Return the record as JSON-ready data."""

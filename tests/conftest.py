@@ -35,6 +35,12 @@ def auto_enable_custom_integrations(enable_custom_integrations: None) -> None:
     """Let Home Assistant load custom_components/rkllm."""
 
 
+@pytest.fixture(autouse=True)
+def no_tokenizer_downloads(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Never download a tokenizer: the Qwen family uses the shipped files, others estimate."""
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+
+
 @pytest.fixture
 def models_dir(tmp_path: Path) -> Path:
     """Return a models directory holding the seed's five models."""

@@ -23,9 +23,9 @@ from pytest_homeassistant_custom_component.common import (
     async_mock_service,
 )
 
-from custom_components.rkllm.api.client import DEFAULT_FIRST_CHUNK_TIMEOUT
 from custom_components.rkllm.const import DOMAIN
-from rkllama_emulator import EmulatorConfig, RkllamaEmulator, Timing
+from custom_components.rkllm.pool import QUEUE_LIMIT, QUEUE_TIMEOUT
+from rkllama_emulator import EmulatorConfig, Fault, RkllamaEmulator, Timing
 
 from .conftest import README, ScriptedModel
 from .home_helpers import async_build_home
@@ -166,7 +166,7 @@ async def test_process_device_command(hass: HomeAssistant) -> None:
 
 @pytest.mark.usefixtures("agents")
 async def test_process_server_down_speaks_error(
-    hass: HomeAssistant, emulator: RkllamaEmulator
+    hass: HomeAssistant, emulator: RkllamaEmulator, agents: MockConfigEntry
 ) -> None:
     """The board is down: the action does not raise; its response carries the spoken error."""
     await emulator.stop()
@@ -175,6 +175,33 @@ async def test_process_server_down_speaks_error(
     spoken = _spoken(response)
     assert spoken.startswith("Cannot connect to the rkllama server")
     assert "Traceback" not in spoken
+
+    # Once the coordinator has noticed, the agent is unavailable; the action still answers.
+    await agents.runtime_data.coordinator.async_refresh()
+    await hass.async_block_till_done()
+    assert hass.states.get(README_AGENT).state == "unavailable"
+    response = await _process(hass, "What is 145 + 278?")
+    assert response["response"]["response_type"] == "error"
+    assert _spoken(response).startswith("Cannot connect to the rkllama server")
+
+
+@pytest.mark.usefixtures("agents")
+async def test_process_board_busy_speaks_busy(
+    hass: HomeAssistant, emulator: RkllamaEmulator, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The board is busy past the wait limit: the response says so; the first answer goes on."""
+    monkeypatch.setattr("custom_components.rkllm.pool.QUEUE_TIMEOUT", 0.3)
+    emulator.set_fault(Fault.HANG, times=1)
+    holding = asyncio.create_task(_process(hass, "What is 145 + 278?"))
+    for _ in range(500):  # wait until the first request holds the board
+        if emulator.requests and not emulator.requests[-1].done:
+            break
+        await asyncio.sleep(0.01)
+    response = await _process(hass, "What is 1 + 1?")
+    assert response["response"]["response_type"] == "error"
+    assert _spoken(response).startswith("Every board is busy right now")
+    emulator.clear_faults()
+    assert "423" in _spoken(await holding)
 
 
 @pytest.mark.usefixtures("agents")
@@ -305,12 +332,11 @@ async def test_readme_daily_climate_report(
     ]
 
 
-def test_readme_states_the_wait_limit() -> None:
-    """What the README promises about a busy board matches the client's first-piece limit."""
+def test_readme_states_the_wait_limits() -> None:
+    """What the README promises about a busy board matches the pool's queue limits."""
     text = README.read_text(encoding="utf-8")
     section = " ".join(text.split("## Use it from automations", 1)[1].split("\n## ", 1)[0].split())
-    assert f"for up to {DEFAULT_FIRST_CHUNK_TIMEOUT:.0f} s before its first" in section
-    assert f"in those {DEFAULT_FIRST_CHUNK_TIMEOUT:.0f} s" in section
+    assert f"up to {QUEUE_LIMIT} waiting for up to {QUEUE_TIMEOUT:.0f} s" in section
 
 
 @pytest.mark.usefixtures("agents")

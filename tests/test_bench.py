@@ -25,6 +25,7 @@ MEASURES = {
     "5. Model residency",
     "6. Cost to Home Assistant",
     "7. Concurrency",
+    "8. Restart without internet",
 }
 # Figures the issue asks for, by key (the 10-entity home is the only home of --quick).
 EXPECTED_KEYS = {
@@ -39,6 +40,9 @@ EXPECTED_KEYS = {
     "context_needed.10",
     "light_on.10",
     "confirmation_end.10",
+    "command_prompt_tokens.10",
+    "local_light_on.10",
+    "restart_first_text_gap.10",
     "rate_ratio",
     "added_latency_p50",
     "added_latency_p95",

@@ -25,6 +25,7 @@ from custom_components.rkllm.const import (
     CONF_NUM_CTX,
     CONF_SHOW_THINKING,
     CONF_TEMPERATURE,
+    CONF_THINK,
     CONF_TOKEN,
     DOMAIN,
     ENV_SERVER_HOST,
@@ -385,6 +386,7 @@ async def test_subentry_create_and_reconfigure(
         CONF_TEMPERATURE: 0.3,
         CONF_KEEP_LOADED: False,
         CONF_SHOW_THINKING: True,
+        CONF_THINK: True,
     }
     if subentry_type == "conversation":
         user_input |= {CONF_PROMPT: "Be brief.", CONF_LLM_HASS_API: [llm.LLM_API_ASSIST]}
@@ -398,6 +400,7 @@ async def test_subentry_create_and_reconfigure(
         CONF_TEMPERATURE: 0.3,
         CONF_KEEP_LOADED: False,
         CONF_SHOW_THINKING: True,
+        CONF_THINK: True,
     }
     if subentry_type == "conversation":
         expected |= {CONF_PROMPT: "Be brief.", CONF_LLM_HASS_API: [llm.LLM_API_ASSIST]}
@@ -417,6 +420,7 @@ async def test_subentry_create_and_reconfigure(
     assert _suggested(result, CONF_MODEL) == REASONING_MODEL
     assert _suggested(result, CONF_NUM_CTX) == 2048
     assert _suggested(result, CONF_SHOW_THINKING) is True
+    assert _suggested(result, CONF_THINK) is True
 
     changed = {**user_input, CONF_MODEL: TEST_MODEL, CONF_SHOW_THINKING: False}
     if subentry_type == "conversation":

@@ -74,3 +74,4 @@ def test_demo_once_prints_the_benchmark_table_and_turns_on_the_light(
 
     assert "light.kitchen_light: off → on" in result.stdout, report
     assert re.search(r"tool call: \S*HassTurnOn\(", result.stdout), report
+    assert "(Assist pipeline, commands handled locally first)" in result.stdout, report

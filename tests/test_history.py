@@ -134,10 +134,10 @@ async def test_tokenizer_unavailable_estimates_and_raises_issue(hass: HomeAssist
     """An unreachable tokenizer: estimates, and one repair issue shared by all agents."""
     cache = async_get_tokenizer_cache(hass)
     profile = ModelProfile("m", "nobody/no-such-tokenizer", 4096, reasoning=False)
-    counter = await cache.async_get(profile)
+    counter = await cache.async_wait(profile)
     assert not counter.exact
     assert counter.count("12345678") == 2
-    assert await cache.async_get(profile) is counter  # loaded (or failed) once
+    assert await cache.async_get(profile) is counter  # failed once: not tried again yet
     issue = ir.async_get(hass).async_get_issue(
         DOMAIN, "tokenizer_unavailable_nobody_no_such_tokenizer"
     )
@@ -243,6 +243,8 @@ async def test_tool_block_from_chat_template(
 ) -> None:
     """With a tokenizer, the tools are rendered by the model's own chat template."""
     agent = agent_id(hass, mock_config_entry)
+    profile = await mock_config_entry.runtime_data.coordinator.async_profile(TINY_MODEL)
+    assert (await async_get_tokenizer_cache(hass).async_wait(profile)).exact
     await conversation.async_converse(hass, "Hello", None, Context(), agent_id=agent)
     system = emulator.requests[-1].messages[0]["content"]
     assert "You may call one or more functions to assist with the user query." in system

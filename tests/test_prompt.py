@@ -22,9 +22,8 @@ from custom_components.rkllm.prompt import (
     entity_listing,
     split_system_prompt,
 )
-from custom_components.rkllm.tokenizer import estimate_tokens
 from custom_components.rkllm.tool_format import ToolSpec
-from rkllama_emulator import RkllamaEmulator
+from rkllama_emulator import RkllamaEmulator, qwen_vocab
 
 from .home_helpers import async_build_home
 
@@ -160,7 +159,7 @@ async def test_prompt_compact_for_53_entities(
     assert "Kitchen: light (" in ours
     assert len(ollama_like) > 7000
     assert len(ours) <= len(ollama_like) / 2
-    assert estimate_tokens(ours) <= 600
+    assert qwen_vocab.count_tokens(ours) <= 600  # real Qwen tokens
     assert emulator.requests[-1].tools is None  # tools are in the prompt, never sent
 
 

@@ -60,7 +60,7 @@ async def test_sensors_before_any_answer(
 
     assert hass.states.get(ids["loaded_model"]).state == TEST_MODEL
     models = hass.states.get(ids["available_models"])
-    assert models.state == str(len(coordinator.data.models)) == "5"
+    assert models.state == str(len(coordinator.data.models)) == "8"
     assert entity_registry.async_get(ids["available_models"]).entity_category is (
         EntityCategory.DIAGNOSTIC
     )

@@ -56,6 +56,7 @@ from .const import (
     CONF_NUM_CTX,
     CONF_SHOW_THINKING,
     CONF_TEMPERATURE,
+    CONF_THINK,
     CONF_TOKEN,
     DEFAULT_BOARDS,
     DEFAULT_HOST,
@@ -64,6 +65,7 @@ from .const import (
     DEFAULT_PORT,
     DEFAULT_SHOW_THINKING,
     DEFAULT_TEMPERATURE,
+    DEFAULT_THINK,
     DEFAULT_URL,
     DOMAIN,
     ENV_SERVER_HOST,
@@ -521,6 +523,10 @@ def subentry_schema(
                 description={
                     "suggested_value": options.get(CONF_SHOW_THINKING, DEFAULT_SHOW_THINKING)
                 },
+            ): BooleanSelector(),
+            probatio.Optional(
+                CONF_THINK,
+                description={"suggested_value": options.get(CONF_THINK, DEFAULT_THINK)},
             ): BooleanSelector(),
         }
     )

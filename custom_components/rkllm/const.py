@@ -39,6 +39,8 @@ CONF_KEEP_LOADED: Final = "keep_loaded"
 DEFAULT_KEEP_LOADED: Final = True
 CONF_SHOW_THINKING: Final = "show_thinking"
 DEFAULT_SHOW_THINKING: Final = False
+CONF_THINK: Final = "think"  # let hybrid-thinking models (Qwen3) reason first
+DEFAULT_THINK: Final = False
 
 SCAN_INTERVAL: Final = timedelta(seconds=30)
 PROBE_TIMEOUT: Final = 10.0  # seconds, config-flow connection test

@@ -11,6 +11,8 @@ from homeassistant.core import HomeAssistant
 from .api import ChatMessage, MessageRole
 from .tokenizer import TokenCounter
 
+EXACT_COUNTS_ABOVE = 0.5  # share of the window an estimated prompt may fill before exact counts
+NON_ASCII_SHARE = 0.1  # above this share of non-ASCII characters the estimate can be far off
 MESSAGE_OVERHEAD_TOKENS = 5  # ChatML: <|im_start|>, role, newline, <|im_end|>, newline
 GENERATION_PROMPT_TOKENS = 3  # <|im_start|>assistant\n
 
@@ -91,6 +93,8 @@ async def async_fit_history(
     used = GENERATION_PROMPT_TOKENS + sum(cost[i] for i in current)
     if system is not None:
         used += cost[-1]
+    if not counter.exact and _estimate_unsafe(texts, sum(cost), available):
+        counter.want_exact()  # for the next turns; this one goes on with the estimate
     if used > available:
         raise ContextTooSmallError(used, available)
 
@@ -107,3 +111,12 @@ async def async_fit_history(
     return FittedPrompt(
         ([system] if system is not None else []) + chosen, used, len(earlier) - len(kept)
     )
+
+
+def _estimate_unsafe(texts: Sequence[str], estimated: int, available: int) -> bool:
+    """Return True when estimated counts may be too far off for this window."""
+    if estimated > EXACT_COUNTS_ABOVE * available:
+        return True
+    characters = sum(len(text) for text in texts)
+    non_ascii = sum(1 for text in texts for char in text if not char.isascii())
+    return characters > 0 and non_ascii > NON_ASCII_SHARE * characters

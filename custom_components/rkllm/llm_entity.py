@@ -37,9 +37,11 @@ from .const import (
     CONF_NUM_CTX,
     CONF_SHOW_THINKING,
     CONF_TEMPERATURE,
+    CONF_THINK,
     DEFAULT_MAX_HISTORY,
     DEFAULT_SHOW_THINKING,
     DEFAULT_TEMPERATURE,
+    DEFAULT_THINK,
     DOMAIN,
     MANUFACTURER,
     MAX_TOOL_ITERATIONS,
@@ -118,6 +120,8 @@ class _TurnSetup:
     context_window: int
     max_history: int
     show_thinking: bool
+    think: bool | None
+    """Sent as `think` to models that switch thinking (Qwen3): off for voice unless opted in."""
 
 
 class RkllmLLMEntity(Entity):
@@ -289,6 +293,9 @@ class RkllmLLMEntity(Entity):
             context_window=context_window,
             max_history=int(settings.get(CONF_MAX_HISTORY, DEFAULT_MAX_HISTORY)),
             show_thinking=bool(settings.get(CONF_SHOW_THINKING, DEFAULT_SHOW_THINKING)),
+            think=(
+                bool(settings.get(CONF_THINK, DEFAULT_THINK)) if profile.hybrid_thinking else None
+            ),
         )
 
     async def _async_fit(
@@ -340,6 +347,7 @@ class RkllmLLMEntity(Entity):
             messages,
             home=self.entry.entry_id,
             options=setup.options,
+            think=setup.think,
             response_format=response_format,
         )
         async for _content in chat_log.async_add_delta_content_stream(
@@ -360,7 +368,7 @@ class RkllmLLMEntity(Entity):
         try:
             async for chunk in stream:
                 result.received = True
-                if chunk.thinking and setup.show_thinking:
+                if chunk.thinking and (setup.show_thinking or setup.think):
                     yield {"thinking_content": chunk.thinking}
                 for part in parser.feed(chunk.content):
                     if (delta := self._delta(part, names, setup, result)) is not None:
@@ -394,7 +402,8 @@ class RkllmLLMEntity(Entity):
         if isinstance(part, ToolCallPart):
             return self._call_delta(part.raw, names, result)
         if part.kind == "thinking":
-            return {"thinking_content": part.text} if setup.show_thinking else None
+            keep = setup.show_thinking or setup.think
+            return {"thinking_content": part.text} if keep else None
         result.text += part.text
         return {"content": part.text}
 

@@ -25,6 +25,8 @@ class KnownModel:
     context_length: int = DEFAULT_CONTEXT_LENGTH
     reasoning: bool = False
     """Answers start with a `<think>…</think>` part."""
+    hybrid_thinking: bool = False
+    """Thinks unless the request says `think: false` (Qwen3's template `enable_thinking`)."""
 
 
 KNOWN_MODELS: tuple[KnownModel, ...] = (
@@ -44,6 +46,17 @@ KNOWN_MODELS: tuple[KnownModel, ...] = (
     KnownModel("qwen2.5-1.5b", "Qwen2.5-1.5B", "Qwen/Qwen2.5-1.5B-Instruct", "Qwen2.5 1.5B"),
     KnownModel("qwen2.5-3b", "Qwen2.5-3B", "Qwen/Qwen2.5-3B-Instruct", "Qwen2.5 3B"),
     KnownModel("phi-3-mini", "Phi-3-mini", "microsoft/Phi-3-mini-4k-instruct", "Phi-3 mini"),
+    # Qwen3 (trained for 32,768 tokens; rkllama runs them with its NUM_CTX default of 4,096).
+    *(
+        KnownModel(
+            f"qwen3-{size.lower()}",
+            f"Qwen3-{size}",
+            f"Qwen/Qwen3-{size}",
+            f"Qwen3 {size}",
+            hybrid_thinking=True,
+        )
+        for size in ("0.6B", "1.7B", "4B")
+    ),
 )
 
 # Name parts that describe the build, not the model (rkllama directories often carry them).
@@ -88,6 +101,8 @@ class ModelProfile:
     tokenizer: str | None
     context_length: int
     reasoning: bool
+    hybrid_thinking: bool = False
+    """Thinking is switched per request (`think`); the agent turns it off for voice."""
 
 
 def model_profile(name: str, details: ModelDetails | None = None) -> ModelProfile:
@@ -98,7 +113,14 @@ def model_profile(name: str, details: ModelDetails | None = None) -> ModelProfil
         tokenizer = details.huggingface_path
     context = known.context_length if known else DEFAULT_CONTEXT_LENGTH
     reasoning = known.reasoning if known else "deepseek-r1" in name.lower()
-    return ModelProfile(name=name, tokenizer=tokenizer, context_length=context, reasoning=reasoning)
+    hybrid = known.hybrid_thinking if known else "qwen3" in normalize_model_name(name)
+    return ModelProfile(
+        name=name,
+        tokenizer=tokenizer,
+        context_length=context,
+        reasoning=reasoning,
+        hybrid_thinking=hybrid,
+    )
 
 
 def server_model_for_choice(choice: str, available: list[str]) -> str:

@@ -171,6 +171,7 @@ class NpuPool:
         *,
         home: str | None = None,
         options: ChatOptions | None = None,
+        think: bool | None = None,
         response_format: JsonValue = None,
     ) -> AsyncIterator[ChatChunk]:
         """Stream one answer of the model `choice` from the best board.
@@ -199,7 +200,11 @@ class NpuPool:
             try:
                 async with coordinator.residency.use(model):
                     async for chunk in coordinator.client.chat(
-                        messages, model=model, options=options, response_format=response_format
+                        messages,
+                        model=model,
+                        options=options,
+                        think=think,
+                        response_format=response_format,
                     ):
                         if chunk.stats is not None:
                             coordinator.async_record_inference(model, chunk.stats)

@@ -1,34 +1,45 @@
 """Token counting and tool-block rendering with the model's own tokenizer.
 
-The tokenizer (and `transformers` itself) is loaded lazily in the executor, once per tokenizer
-id for all agents, and kept on disk under `.storage/rkllm_tokenizers`. When it cannot be had
-(offline, unknown repository) the length of a text is estimated as one token per
-`ESTIMATE_CHARS_PER_TOKEN` characters, and a repair issue says so once.
+The tokenizer (and `transformers` itself) is loaded in the background, in the executor, once per
+tokenizer id for all agents: from the disk cache under `.storage/rkllm_tokenizers`, from the
+shipped Qwen files for the Qwen family, else downloaded once (bounded). Until it is there, and
+when it cannot be had (offline, unknown repository), the length of a text is estimated as one
+token per `ESTIMATE_CHARS_PER_TOKEN` characters; a failed load raises a repair issue once.
 """
 
 from __future__ import annotations
 
 import asyncio
 from collections import OrderedDict
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 import json
 import logging
 import math
+import os
+import time
 from typing import Any
 
+import aiohttp
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers import issue_registry as ir
+from homeassistant.helpers.aiohttp_client import async_get_clientsession
 from homeassistant.util import slugify
 from homeassistant.util.hass_dict import HassKey
 from jinja2 import TemplateError
 
 from .const import DOMAIN
 from .models import ModelProfile
+from .tokenizer_sources import download, load_offline
 
 _LOGGER = logging.getLogger(__name__)
 
 ESTIMATE_CHARS_PER_TOKEN = 4  # English text and JSON average about 4 characters per token
 TOKENIZER_CACHE_DIR = ".storage/rkllm_tokenizers"
+HF_ENDPOINT = "https://huggingface.co"
+REACH_TIMEOUT = 5.0  # seconds: is Hugging Face reachable at all (else no download is tried)
+DOWNLOAD_TIMEOUT = 60.0  # seconds the background download may take before it counts as failed
+RETRY_AFTER = 3600.0  # seconds before a failed download is tried again (at the next turn)
 _COUNT_CACHE_SIZE = 512  # texts whose token count is remembered (system prompts repeat)
 _SENTINEL = "RKLLM-SYSTEM-TEXT"
 
@@ -47,10 +58,24 @@ def estimate_tokens(text: str) -> int:
 class TokenCounter:
     """Count tokens with a tokenizer when there is one, else estimate them."""
 
-    def __init__(self, source: str | None, tokenizer: Any = None) -> None:
-        """Wrap a loaded tokenizer (or None for estimates)."""
+    def __init__(
+        self,
+        source: str | None,
+        tokenizer: Any = None,
+        *,
+        own_template: bool = True,
+        on_exact_wanted: Callable[[], None] | None = None,
+    ) -> None:
+        """Wrap a loaded tokenizer (or None for estimates).
+
+        `own_template` is False when the tokenizer only shares the model's vocabulary (the
+        shipped Qwen files): it counts, but its chat template does not render the tool block.
+        `on_exact_wanted` starts loading the tokenizer of an estimating counter.
+        """
         self.source = source
         self._tokenizer = tokenizer
+        self._own_template = own_template
+        self._on_exact_wanted = on_exact_wanted
         self._counts: OrderedDict[str, int] = OrderedDict()
         self._tool_blocks: dict[str, str | None] = {}
 
@@ -58,6 +83,11 @@ class TokenCounter:
     def exact(self) -> bool:
         """Return True when counts come from the model's tokenizer."""
         return self._tokenizer is not None
+
+    def want_exact(self) -> None:
+        """Ask for exact counts (the estimate may be too far off): load in the background."""
+        if self._tokenizer is None and self._on_exact_wanted is not None:
+            self._on_exact_wanted()
 
     def count(self, text: str) -> int:
         """Return the token count of `text` (blocking when exact)."""
@@ -88,7 +118,7 @@ class TokenCounter:
         None when there is no tokenizer, or when its template puts tools somewhere else or
         does not show every tool (then the caller uses its own block).
         """
-        if self._tokenizer is None or not tools:
+        if self._tokenizer is None or not self._own_template or not tools:
             return None
         key = json.dumps(tools, sort_keys=True)
         if key not in self._tool_blocks:
@@ -99,7 +129,7 @@ class TokenCounter:
         self, hass: HomeAssistant, tools: list[dict[str, Any]]
     ) -> str | None:
         """Return the template's tool block, rendered in the executor the first time."""
-        if self._tokenizer is None or not tools:
+        if self._tokenizer is None or not self._own_template or not tools:
             return None
         key = json.dumps(tools, sort_keys=True)
         if key in self._tool_blocks:
@@ -136,41 +166,86 @@ class TokenCounter:
 
 
 def load_tokenizer(source: str, cache_dir: str) -> Any:
-    """Load a tokenizer from the disk cache, else from Hugging Face (blocking)."""
-    from transformers import AutoTokenizer  # noqa: PLC0415 - heavy, executor only
+    """Load a tokenizer from the disk cache or shipped Qwen files, else download it (blocking)."""
+    if (found := load_offline(source, cache_dir)) is not None:
+        return found[0]
+    return download(source, cache_dir)
 
-    try:
-        return AutoTokenizer.from_pretrained(source, cache_dir=cache_dir, local_files_only=True)
-    except OSError:
-        return AutoTokenizer.from_pretrained(source, cache_dir=cache_dir)
+
+@dataclass(slots=True)
+class _Slot:
+    """One tokenizer id: its counter (an estimate until loaded) and its loading."""
+
+    counter: TokenCounter
+    task: asyncio.Task[None] | None = None
+    failed_at: float | None = None
 
 
 class TokenizerCache:
-    """Token counters per tokenizer id, shared by all agents."""
+    """Token counters per tokenizer id, shared by all agents.
+
+    A turn never waits for a tokenizer: `async_get` answers at once with the counter, an
+    estimating one until the tokenizer is loaded. Loading happens only when exact counts are
+    wanted (`TokenCounter.want_exact`: a prompt near the context window, or text the estimate
+    cannot judge), in the background: disk cache, shipped Qwen files, then one download
+    bounded by `DOWNLOAD_TIMEOUT`; a failed download is tried again no sooner than
+    `RETRY_AFTER`. Loading is not free: Qwen's BPE takes about 110 MiB and its Rust loader
+    holds the GIL (so stalls the event loop) for one to a few seconds.
+    """
 
     def __init__(self, hass: HomeAssistant) -> None:
         """Start empty."""
         self._hass = hass
-        self._counters: dict[str, asyncio.Future[TokenCounter]] = {}
+        self._slots: dict[str, _Slot] = {}
 
     async def async_get(self, profile: ModelProfile) -> TokenCounter:
-        """Return the counter for a model; the first call loads its tokenizer."""
+        """Return the model's counter at once; start loading its tokenizer when that is due."""
+        return self._get(profile)
+
+    def _get(self, profile: ModelProfile) -> TokenCounter:
         source = profile.tokenizer
         if not source:
             return TokenCounter(None)
-        if (future := self._counters.get(source)) is None:
-            future = self._hass.async_create_task(
-                self._async_load(source, profile.name), f"{DOMAIN} load tokenizer {source}"
+        slot = self._slots.get(source)
+        if slot is None:
+            slot = _Slot(TokenCounter(source))
+            slot.counter = TokenCounter(
+                source, on_exact_wanted=lambda: self._start_load(slot, source, profile.name)
             )
-            self._counters[source] = future
-        return await asyncio.shield(future)
+            self._slots[source] = slot
+        return slot.counter
 
-    async def _async_load(self, source: str, model: str) -> TokenCounter:
-        cache_dir = self._hass.config.path(TOKENIZER_CACHE_DIR)
+    def _start_load(self, slot: _Slot, source: str, model: str) -> None:
+        """Start loading in the background unless loading, loaded or failed recently."""
+        if slot.counter.exact or (slot.task is not None and not slot.task.done()):
+            return
+        if slot.failed_at is None or time.monotonic() - slot.failed_at >= RETRY_AFTER:
+            slot.task = self._hass.async_create_background_task(
+                self._async_load(slot, source, model), f"{DOMAIN} load tokenizer {source}"
+            )
+
+    async def async_wait(self, profile: ModelProfile) -> TokenCounter:
+        """Load the model's tokenizer now; return its counter once loaded (or failed)."""
+        counter = self._get(profile)
+        counter.want_exact()
+        slot = self._slots.get(profile.tokenizer or "")
+        if slot is not None and slot.task is not None:
+            await asyncio.shield(slot.task)
+            return slot.counter
+        return counter
+
+    async def _async_load(self, slot: _Slot, source: str, model: str) -> None:
+        hass = self._hass
+        cache_dir = hass.config.path(TOKENIZER_CACHE_DIR)
         issue_id = f"tokenizer_unavailable_{slugify(source)}"
         try:
-            tokenizer = await self._hass.async_add_executor_job(load_tokenizer, source, cache_dir)
-        except _LOAD_ERRORS as err:
+            found = await hass.async_add_executor_job(load_offline, source, cache_dir)
+            if found is None:
+                tokenizer, origin = await self._async_download(source, cache_dir), "download"
+            else:
+                tokenizer, origin = found
+        except (*_LOAD_ERRORS, TimeoutError, aiohttp.ClientError) as err:
+            slot.failed_at = time.monotonic()
             _LOGGER.warning(
                 "Tokenizer %s of %s is unavailable, estimating token counts: %s",
                 source,
@@ -178,7 +253,7 @@ class TokenizerCache:
                 err,
             )
             ir.async_create_issue(
-                self._hass,
+                hass,
                 DOMAIN,
                 issue_id,
                 is_fixable=False,
@@ -186,9 +261,22 @@ class TokenizerCache:
                 translation_key="tokenizer_unavailable",
                 translation_placeholders={"model": model, "tokenizer": source},
             )
-            return TokenCounter(source)
-        ir.async_delete_issue(self._hass, DOMAIN, issue_id)
-        return TokenCounter(source, tokenizer)
+            return
+        _LOGGER.debug("Tokenizer %s of %s loaded (%s)", source, model, origin)
+        slot.counter = TokenCounter(source, tokenizer, own_template=origin != "shipped")
+        slot.failed_at = None
+        ir.async_delete_issue(hass, DOMAIN, issue_id)
+
+    async def _async_download(self, source: str, cache_dir: str) -> Any:
+        """Download once, bounded: a quick reachability check first, so no retry storm."""
+        if os.environ.get("HF_HUB_OFFLINE", "").strip().lower() in {"1", "true", "yes", "on"}:
+            raise OSError("HF_HUB_OFFLINE is set")
+        session = async_get_clientsession(self._hass)
+        async with asyncio.timeout(REACH_TIMEOUT):
+            async with session.head(f"{HF_ENDPOINT}/{source}/resolve/main/tokenizer_config.json"):
+                pass
+        async with asyncio.timeout(DOWNLOAD_TIMEOUT):
+            return await self._hass.async_add_executor_job(download, source, cache_dir)
 
 
 def async_get_tokenizer_cache(hass: HomeAssistant) -> TokenizerCache:

@@ -8,14 +8,14 @@ from pathlib import Path
 import sys
 
 from bench_lib import figures, report
-from bench_lib.runner import ROOT, Bench, Plan
+from bench_lib.runner import ROOT, SECTIONS, Bench, Plan
 from demo_lib import haconfig
 from demo_lib.launch import HOST, server_from_env
 from demo_lib.procs import DemoError, cancel_on_signals, check_ports
 from demo_lib.progress import Progress
 
 DEFAULT_OUTPUT = ROOT / "bench" / "results"
-FULL_HOMES = (10, 53, 200)
+FULL_HOMES = (10, 53, 200, 119)  # 119: German names and aliases (bench_lib/german_home.py)
 GOAL_HOME = 53
 
 
@@ -37,7 +37,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument(
         "--homes",
         type=lambda text: [int(part) for part in text.split(",") if part],
-        help="comma-separated home sizes (default 10,53,200; --quick: 10)",
+        help="comma-separated home sizes (default 10,53,200,119; 119 is the German home; "
+        "--quick: 10)",
     )
     parser.add_argument(
         "--repetitions",
@@ -50,6 +51,12 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         help="let the emulator skip the prefill of a system prompt it has seen before (its "
         "approximation; upstream rkllama caches per conversation only, so by default every "
         "request is prefilled in full)",
+    )
+    parser.add_argument(
+        "--only",
+        type=lambda text: [part.strip() for part in text.split(",") if part.strip()],
+        help="run only these comma-separated sections (set-up and first turns always run): "
+        + ", ".join(SECTIONS),
     )
     parser.add_argument("--ha-port", type=int, default=8123, help="Home Assistant's port")
     parser.add_argument("--emulator-port", type=int, default=8080, help="the emulator's port")
@@ -73,6 +80,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         help="work dir for the Home Assistant config dirs and logs, recreated on every run",
     )
     args = parser.parse_args(argv)
+    if args.only and (unknown := sorted(set(args.only) - set(SECTIONS))):
+        parser.error(f"unknown section(s) {', '.join(unknown)}; known: {', '.join(SECTIONS)}")
     args.server_url = server_from_env()
     return args
 
@@ -92,6 +101,7 @@ def make_plan(args: argparse.Namespace) -> Plan:
             reload_repetitions=1,
             residency_requests=6,
             concurrency=10,
+            only=args.only,
         )
     homes = args.homes or list(FULL_HOMES)
     reps = args.repetitions or 3
@@ -105,6 +115,7 @@ def make_plan(args: argparse.Namespace) -> Plan:
         reload_repetitions=3,
         residency_requests=20,
         concurrency=10,
+        only=args.only,
     )
 
 
@@ -134,7 +145,8 @@ async def _main(args: argparse.Namespace) -> int:
         if problems:
             print("Not measured:", *problems, sep="\n  ", file=sys.stderr)
             return 1
-        if not args.quick and args.output_dir.resolve() == DEFAULT_OUTPUT.resolve():
+        full = not args.quick and not args.only
+        if full and args.output_dir.resolve() == DEFAULT_OUTPUT.resolve():
             report.update_readme(ROOT / "README.md", raw, results, path.relative_to(ROOT))
             progress.note("README.md: benchmark summary updated")
     except DemoError as err:

@@ -11,9 +11,9 @@ import statistics
 import textwrap
 from typing import Any
 
-from bench_lib.figures import M1, M2, M3, M4, M5, M6, M7, MEASURES
+from bench_lib.figures import M1, M2, M3, M4, M5, M6, M7, M8, MEASURES
 from bench_lib.runner import Raw
-from bench_lib.stats import Figure, ratio_text
+from bench_lib.stats import NO_ANSWER, Figure, ratio_text
 from demo_lib.bench import PROMPTS
 
 README_HEADING = "## Benchmark"
@@ -25,9 +25,11 @@ README_INTRO = (
     "bundled emulator with board timing (prefill 340 tokens/s, decode 7.8 tokens/s, one "
     "inference at a time, upstream's tools+stream hold-back on; or the real server in "
     "`RKLLM_SERVER_HOST` / `RKLLM_SERVER_PORT`) and one real Home Assistant per home (10, 53 "
-    "and 200 entities), and writes `bench/results/<date>.md` and `.json`. It takes about half "
-    "an hour; `scripts/bench --quick` (fast timing, one repetition, the 10-entity home) checks "
-    "that every figure is measured (`tests/test_bench.py`). Options: `scripts/bench --help`."
+    "and 200 entities, and 119 with German names, aliases, areas and floors), and writes "
+    "`bench/results/<date>.md` and `.json`. Token counts are real Qwen tokens. It takes about "
+    "half an hour; `scripts/bench --quick` (fast timing, one repetition, the 10-entity home) "
+    "checks that every figure is measured (`tests/test_bench.py`); `--only SECTION,…` runs "
+    "some sections only. Options: `scripts/bench --help`."
 )
 
 DEFINITIONS: dict[str, str] = {
@@ -54,7 +56,10 @@ DEFINITIONS: dict[str, str] = {
         "`Turn on the kitchen light` through the pipeline, the light off before. *Light on*: "
         "from sending the text to the light's `last_changed`; *confirmation complete*: to "
         "`intent-end`; *first text of the confirmation*: the first text delta after the tool "
-        "result."
+        "result. *LLM path*: a pipeline that sends every request to the agent. *Local-first*: "
+        "a pipeline with Home Assistant's *prefer handling commands locally* on, so HA's own "
+        "sentence matcher runs the command before any agent. *Prompt tokens of the command*: "
+        "what the server counted (real Qwen tokens) for the first request of the turn."
     ),
     M4: (
         "The short prompts (Math, Explanation, Creative) through `conversation/process` "
@@ -83,6 +88,13 @@ DEFINITIONS: dict[str, str] = {
         "calls*: HA's own detector's reports in `home-assistant.log`, attributed by the "
         "integration named in them. *RSS*: the `hass` process's resident memory before the "
         "integration was added and after its agent's first turn."
+    ),
+    M8: (
+        "Home Assistant is stopped and started again on the goal home's config dir, offline "
+        "(`HF_HUB_OFFLINE=1`, no route out of 127.0.0.1), the models still loaded on the "
+        "server. Each side's first pipeline turn (`What is 145 + 278?`) is compared with the "
+        "same turn right after it: the first answer should not wait for anything the "
+        "integration loads at start-up (a tokenizer, a download)."
     ),
     M7: (
         "Simultaneous `conversation/process` calls, one conversation each, one model on one "
@@ -118,6 +130,8 @@ def _result(figure: Figure) -> str:
 def _cell(figure: Figure, side: str) -> str:
     value = figure.ours if side == "ours" else figure.peer
     summary = figure.ours_summary if side == "ours" else figure.peer_summary
+    if value is None:
+        return NO_ANSWER
     text = _number(value, figure.unit)
     if summary is not None and summary.n > 1 and figure.unit in {"s", "ms"}:
         low = _number(summary.min, figure.unit).removesuffix(f" {figure.unit}")
@@ -156,8 +170,8 @@ def _prompt_table(raw: Raw, size: str) -> str:
     for test, _text in PROMPTS:
 
         def med(side: str, key: str, test: str = test) -> str:
-            values = [r[key] for r in rows if r["side"] == side and r["test"] == test]
-            return f"{statistics.median(values):.2f} s"
+            values = [r[key] for r in rows if r["side"] == side and r["test"] == test and key in r]
+            return f"{statistics.median(values):.2f} s" if values else NO_ANSWER
 
         lines.append(
             f"| {test} | {med('ours', 'ttft')} | {med('peer', 'ttft')} | "
@@ -201,9 +215,25 @@ def markdown(raw: Raw, figures: list[Figure], missing: list[str] | None = None) 
     title = "quick check" if raw.meta["plan"]["timing"] == "fast" else "results"
     lines = [f"# Benchmark {title}: rkllm vs Home Assistant's ollama integration", ""]
     lines += _header(raw, figures)
-    problems = [*raw.meta.get("errors", []), *(missing or [])]
+    problems = [
+        *raw.meta.get("errors", []),
+        *(missing or []),
+        *raw.meta.get("not_measured", []),
+    ]
     if problems:
         lines += ["", "**Not measured:**", "", *(f"- {problem}" for problem in problems)]
+    no_answer = [
+        f"{size} entities, {what}"
+        for size, home in raw.homes.items()
+        for what in home.get("peer_no_answer", [])
+    ]
+    if no_answer:
+        lines += [
+            "",
+            "**The peer could not answer** (its figures read “no answer”; ours were measured):",
+            "",
+            *(f"- {item}" for item in no_answer),
+        ]
     lines += [
         "",
         "## Summary (figures with a goal)",

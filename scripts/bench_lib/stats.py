@@ -8,8 +8,9 @@ import math
 import statistics
 from typing import Any
 
-type Ratio = float | str  # a number, or "inf" when the peer's figure is 0 and ours is not
-type Goal = Callable[[float, float, Ratio], bool]
+type Ratio = float | str  # a number, "inf" (the peer's figure is 0, ours not), or NO_ANSWER
+NO_ANSWER = "no answer"  # the peer could not answer (e.g. its prompt overflows the context)
+type Goal = Callable[[float, float | None, Ratio], bool]
 
 
 @dataclass(frozen=True)
@@ -57,8 +58,10 @@ def percentile(values: Sequence[float], pct: float) -> float:
     return ordered[low] + (ordered[high] - ordered[low]) * (rank - low)
 
 
-def ratio(ours: float, peer: float) -> Ratio:
+def ratio(ours: float, peer: float | None) -> Ratio:
     """Return ours ÷ peer; 1.0 when both are 0, "inf" when only the peer's is 0."""
+    if peer is None:
+        return NO_ANSWER
     if peer == 0:
         return 1.0 if ours == 0 else "inf"
     return ours / peer
@@ -66,6 +69,8 @@ def ratio(ours: float, peer: float) -> Ratio:
 
 def ratio_text(value: Ratio) -> str:
     """Format a ratio for the table."""
+    if value == NO_ANSWER:
+        return "—"
     if isinstance(value, str):
         return "∞"
     return f"{value:.2f}×" if value < 100 else f"{value:.0f}×"
@@ -80,7 +85,8 @@ class Figure:
     label: str
     unit: str
     ours: float
-    peer: float
+    peer: float | None
+    """None: the peer could not answer."""
     goal: str = "—"
     check: Goal | None = field(default=None, repr=False)
     note: str = ""

@@ -6,6 +6,7 @@ import argparse
 import asyncio
 from pathlib import Path
 import sys
+import time
 
 import aiohttp
 
@@ -120,11 +121,18 @@ class Demo:
                 await client.request(
                     "POST", f"/api/services/{domain}/turn_off", json={"entity_id": entity_id}
                 )
+            model_pipeline_id = await integration.create_pipeline(
+                ws,
+                agent_id,
+                f"{PIPELINE_NAME} (model only)",
+                prefer_local_intents=False,
+                preferred=False,
+            )
             pipeline_id = await integration.create_pipeline(ws, agent_id, PIPELINE_NAME)
         device_prefix = sensors["tokens_per_second"].removesuffix("tokens_per_second")
         self.progress.note(f"agent {agent_id}; sensors {device_prefix}*")
         return integration.DemoAgent(
-            entry_id, subentry_id, agent_id, device_id, sensors, pipeline_id
+            entry_id, subentry_id, agent_id, device_id, sensors, pipeline_id, model_pipeline_id
         )
 
     async def benchmark(self, client: HassClient, agent: integration.DemoAgent) -> str:
@@ -141,12 +149,30 @@ class Demo:
     async def light_demo(
         self, client: HassClient, ws: HassWebSocket, agent: integration.DemoAgent
     ) -> list[str]:
-        """Ask the pipeline to turn on the kitchen light; return report lines."""
+        """Turn on the kitchen light: handled locally, then by the model; return report lines.
+
+        The preferred pipeline prefers local handling, so HA's own matcher answers at once;
+        the model-only pipeline shows the agent's tool call.
+        """
+        async with self.progress.step(f"Assist (local first): {LIGHT_PROMPT}"):
+            started = time.monotonic()
+            local = await assist.run_pipeline(ws, agent.pipeline_id, LIGHT_PROMPT)
+            local_seconds = time.monotonic() - started
+        local_state = (await client.state(LIGHT_ENTITY))["state"]
+        handled = "by the model" if local.tool_calls else "locally"
+        outcome = f"{LIGHT_ENTITY}: {local_state}; answer: {local.speech}"
+        lines = [
+            f"> {LIGHT_PROMPT}  (Assist pipeline, commands handled locally first)",
+            f"  handled {handled} in {local_seconds:.2f} s; {outcome}",
+        ]
+        await client.request(
+            "POST", "/api/services/light/turn_off", json={"entity_id": LIGHT_ENTITY}
+        )
         before = (await client.state(LIGHT_ENTITY))["state"]
-        async with self.progress.step(f"Assist: {LIGHT_PROMPT}"):
-            run = await assist.run_pipeline(ws, agent.pipeline_id, LIGHT_PROMPT)
+        async with self.progress.step(f"Assist (model only): {LIGHT_PROMPT}"):
+            run = await assist.run_pipeline(ws, agent.model_pipeline_id, LIGHT_PROMPT)
         after = (await client.state(LIGHT_ENTITY))["state"]
-        lines = [f"> {LIGHT_PROMPT}"]
+        lines.append(f"> {LIGHT_PROMPT}  (model-only pipeline)")
         lines += [f"  tool call: {call}" for call in run.tool_calls] or ["  tool call: none"]
         lines += [f"  tool result: {result}" for result in run.tool_results]
         lines.append(f"  {LIGHT_ENTITY}: {before} → {after}")

@@ -33,6 +33,9 @@ class DemoAgent:
     device_id: str | None
     sensors: dict[str, str]  # translation key -> entity id
     pipeline_id: str
+    """The preferred Assist pipeline: local commands first, the rest to the agent."""
+    model_pipeline_id: str
+    """A pipeline that sends everything to the agent (to show its tool calls)."""
 
 
 def _option_value(field: dict[str, Any], wanted: Any) -> Any:
@@ -234,14 +237,27 @@ async def place_in_areas(ws: HassWebSocket, areas: dict[str, str]) -> None:
             await ws.call("config/entity_registry/update", entity_id=entity_id, area_id=area_id)
 
 
-async def create_pipeline(ws: HassWebSocket, agent_id: str, name: str) -> str:
-    """Create a text-only Assist pipeline on the agent, make it preferred; return its id."""
+async def create_pipeline(
+    ws: HassWebSocket,
+    agent_id: str,
+    name: str,
+    *,
+    prefer_local_intents: bool = True,
+    preferred: bool = True,
+) -> str:
+    """Create a text-only Assist pipeline on the agent (preferred unless told); return its id.
+
+    With ``prefer_local_intents`` (HA's "Prefer handling commands locally") Home Assistant's own
+    sentence matcher answers simple commands ("turn on the kitchen light") in well under a
+    second; only what it cannot match reaches the agent, and so the NPU.
+    """
     pipeline = await ws.call(
         "assist_pipeline/pipeline/create",
         name=name,
         language="en",
         conversation_engine=agent_id,
         conversation_language="en",
+        prefer_local_intents=prefer_local_intents,
         stt_engine=None,
         stt_language=None,
         tts_engine=None,
@@ -250,5 +266,6 @@ async def create_pipeline(ws: HassWebSocket, agent_id: str, name: str) -> str:
         wake_word_entity=None,
         wake_word_id=None,
     )
-    await ws.call("assist_pipeline/pipeline/set_preferred", pipeline_id=pipeline["id"])
+    if preferred:
+        await ws.call("assist_pipeline/pipeline/set_preferred", pipeline_id=pipeline["id"])
     return str(pipeline["id"])

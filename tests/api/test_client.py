@@ -37,6 +37,9 @@ SEED_DIRS = {
     "Qwen2.5-1.5B",
     "Qwen2.5-3B",
     "Phi-3-mini",
+    "Qwen3-0.6B",
+    "Qwen3-1.7B",
+    "Qwen3-4B",
 }
 TURN_ON = {
     "type": "function",

@@ -70,6 +70,9 @@ async def test_models_and_tags(emulator, http) -> None:
             "Qwen2.5-1.5B",
             "Qwen2.5-1.5B-Instruct",
             "Qwen2.5-3B",
+            "Qwen3-0.6B",
+            "Qwen3-1.7B",
+            "Qwen3-4B",
         ]
     async with http.get(f"{emulator.url}/api/tags") as response:
         models = (await response.json())["models"]

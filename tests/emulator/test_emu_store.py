@@ -19,6 +19,9 @@ def test_seed_models_created(tmp_path: Path) -> None:
         "Qwen2.5-1.5B",
         "Qwen2.5-3B",
         "Phi-3-mini",
+        "Qwen3-0.6B",
+        "Qwen3-1.7B",
+        "Qwen3-4B",
     ]
     paths = {seed.name: seed.huggingface_path for seed in SEED_MODELS}
     assert paths["Phi-3-mini"] == "microsoft/Phi-3-mini-4k-instruct"

@@ -13,6 +13,7 @@ from rkllama_emulator import Timing
 
 SLOW_DECODE = Timing(load_seconds=0.0, prefill_tokens_per_second=1e6, decode_tokens_per_second=100)
 SLOWER_DECODE = Timing(load_seconds=0.0, prefill_tokens_per_second=1e6, decode_tokens_per_second=50)
+LONG_TEXT = "hello there my good old friend from far away over the hills"  # 14 reply pieces
 TOOL_CALL_TEXT = (
     '<tool_call>\n{"name": "HassTurnOn", "arguments": {"name": "kitchen light"}}\n</tool_call>'
 )
@@ -101,7 +102,7 @@ async def test_holdback_delays_short_plain_answer(make_emulator, http) -> None:
 
 async def test_no_holdback_without_tools(make_emulator, http) -> None:
     emu = await make_emulator(timing=SLOWER_DECODE, holdback_replay_seconds=0.03)
-    lines = await timed_lines(http, emu.url, {"messages": [user("hello there friend")]})
+    lines = await timed_lines(http, emu.url, {"messages": [user(LONG_TEXT)]})
     pieces = lines[:-1]
     generation = len(pieces) / 50
     assert pieces[0][0] < generation / 2  # live: the first piece does not wait for the rest
@@ -111,7 +112,7 @@ async def test_no_holdback_without_tools(make_emulator, http) -> None:
 async def test_holdback_off_knob(make_emulator, http) -> None:
     emu = await make_emulator(timing=SLOWER_DECODE, tool_holdback=False)
     lines = await timed_lines(
-        http, emu.url, {"tools": [TURN_ON_TOOL], "messages": [user("hello there friend")]}
+        http, emu.url, {"tools": [TURN_ON_TOOL], "messages": [user(LONG_TEXT)]}
     )
     assert lines[0][0] < (len(lines) - 1) / 50 / 2
 
