@@ -62,6 +62,8 @@ class EmulatorConfig:
     huge_line_bytes: int = 4 * 1024 * 1024
     proxy_token: str | None = None
     """Answer 401 unless `Authorization: Bearer <token>` is sent (a reverse proxy in front)."""
+    tool_call_chatter: str = ""
+    """Text the model writes after its tool calls (small models often guess the result)."""
 
     @property
     def effective_version(self) -> str | None:

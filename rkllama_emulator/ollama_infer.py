@@ -100,6 +100,8 @@ class OllamaRun:
         record.think, record.prompt, record.prompt_tokens = think, rendered.text, rendered.tokens
         self.stats.prompt_tokens = rendered.tokens
         text = brain.reply(job.model, job.brain_messages, tool_names_of(job.tools), think)
+        if state.config.tool_call_chatter and text.endswith(brain.TOOL_CALL_CLOSE):
+            text += state.config.tool_call_chatter
         pieces = await state.renderer.pieces(info, text)
         limit = max_new_tokens(job.options)
         if limit:

@@ -40,6 +40,7 @@ from homeassistant.helpers.selector import (
     SelectOptionDict,
     SelectSelector,
     SelectSelectorConfig,
+    SelectSelectorMode,
     TemplateSelector,
     TextSelector,
     TextSelectorConfig,
@@ -51,23 +52,29 @@ from yarl import URL
 from .api import RkllamaAuthError, RkllamaClient, RkllamaError, RkllamaUnsupportedError
 from .const import (
     CONF_BOARDS,
+    CONF_ENTITIES_IN_PROMPT,
     CONF_KEEP_LOADED,
     CONF_MAX_HISTORY,
     CONF_NUM_CTX,
+    CONF_QUICK_CONFIRMATION,
     CONF_SHOW_THINKING,
     CONF_TEMPERATURE,
     CONF_THINK,
     CONF_TOKEN,
     DEFAULT_BOARDS,
+    DEFAULT_ENTITIES_IN_PROMPT,
     DEFAULT_HOST,
     DEFAULT_KEEP_LOADED,
     DEFAULT_MAX_HISTORY,
     DEFAULT_PORT,
+    DEFAULT_QUICK_CONFIRMATION,
     DEFAULT_SHOW_THINKING,
     DEFAULT_TEMPERATURE,
     DEFAULT_THINK,
     DEFAULT_URL,
     DOMAIN,
+    ENTITIES_ALL,
+    ENTITIES_RELEVANT,
     ENV_SERVER_HOST,
     ENV_SERVER_PORT,
     MAX_BOARDS,
@@ -81,6 +88,7 @@ from .const import (
 )
 from .coordinator import RkllmConfigEntry
 from .models import KNOWN_MODELS, find_known_model, model_profile
+from .prompt_preview import async_prompt_preview
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -378,6 +386,9 @@ class RkllmSubentryFlowHandler(ConfigSubentryFlow):
             options: Mapping[str, Any] = (
                 {} if self._is_new else self._get_reconfigure_subentry().data
             )
+            placeholders: dict[str, str] | None = None
+            if self._subentry_type == "conversation":
+                placeholders = await self._async_prompt_preview(options, server_models)
             return self.async_show_form(
                 step_id="set_options",
                 data_schema=probatio.Schema(
@@ -389,6 +400,7 @@ class RkllmSubentryFlowHandler(ConfigSubentryFlow):
                         server_models=server_models,
                     )
                 ),
+                description_placeholders=placeholders,
             )
 
         data = clean_subentry_input(user_input, self._subentry_type)
@@ -404,6 +416,21 @@ class RkllmSubentryFlowHandler(ConfigSubentryFlow):
 
     async_step_user = async_step_set_options
     async_step_reconfigure = async_step_set_options
+
+    async def _async_prompt_preview(
+        self, options: Mapping[str, Any], server_models: list[str]
+    ) -> dict[str, str]:
+        """Return the prompt preview of the agent as configured (defaults for a new one)."""
+        coordinator = self._get_entry().runtime_data.coordinator
+        choices = model_options(server_models)
+        choice = str(options.get(CONF_MODEL) or (choices[0]["value"] if choices else ""))
+        defaults = {CONF_LLM_HASS_API: [llm.LLM_API_ASSIST]} if self._is_new else {}
+        return await async_prompt_preview(
+            self.hass,
+            {**defaults, **options},
+            await coordinator.async_profile(choice),
+            coordinator.prefill_rate,
+        )
 
 
 def model_title(model: str) -> str:
@@ -481,6 +508,32 @@ def subentry_schema(
                 multiple=True,
             )
         )
+        schema[
+            probatio.Optional(
+                CONF_ENTITIES_IN_PROMPT,
+                description={
+                    "suggested_value": options.get(
+                        CONF_ENTITIES_IN_PROMPT, DEFAULT_ENTITIES_IN_PROMPT
+                    )
+                },
+            )
+        ] = SelectSelector(
+            SelectSelectorConfig(
+                options=[ENTITIES_RELEVANT, ENTITIES_ALL],
+                translation_key=CONF_ENTITIES_IN_PROMPT,
+                mode=SelectSelectorMode.DROPDOWN,
+            )
+        )
+        schema[
+            probatio.Optional(
+                CONF_QUICK_CONFIRMATION,
+                description={
+                    "suggested_value": options.get(
+                        CONF_QUICK_CONFIRMATION, DEFAULT_QUICK_CONFIRMATION
+                    )
+                },
+            )
+        ] = BooleanSelector()
     schema.update(
         {
             probatio.Optional(
@@ -543,7 +596,12 @@ def clean_subentry_input(user_input: Mapping[str, Any], subentry_type: str) -> d
     if data.get(CONF_TEMPERATURE) is not None:
         data[CONF_TEMPERATURE] = float(data[CONF_TEMPERATURE])
     if subentry_type != "conversation":
-        for key in (CONF_PROMPT, CONF_LLM_HASS_API):
+        for key in (
+            CONF_PROMPT,
+            CONF_LLM_HASS_API,
+            CONF_ENTITIES_IN_PROMPT,
+            CONF_QUICK_CONFIRMATION,
+        ):
             data.pop(key, None)
     elif not data.get(CONF_LLM_HASS_API):
         data.pop(CONF_LLM_HASS_API, None)

@@ -39,6 +39,12 @@ CONF_KEEP_LOADED: Final = "keep_loaded"
 DEFAULT_KEEP_LOADED: Final = True
 CONF_SHOW_THINKING: Final = "show_thinking"
 DEFAULT_SHOW_THINKING: Final = False
+CONF_ENTITIES_IN_PROMPT: Final = "entities_in_prompt"
+ENTITIES_RELEVANT: Final = "relevant"  # the entities each request can refer to, with it
+ENTITIES_ALL: Final = "all"  # every exposed entity, in the system prompt
+DEFAULT_ENTITIES_IN_PROMPT: Final = ENTITIES_RELEVANT
+CONF_QUICK_CONFIRMATION: Final = "quick_confirmation"
+DEFAULT_QUICK_CONFIRMATION: Final = True  # confirm successful device actions without the model
 CONF_THINK: Final = "think"  # let hybrid-thinking models (Qwen3) reason first
 DEFAULT_THINK: Final = False
 

@@ -12,7 +12,8 @@ from __future__ import annotations
 
 import asyncio
 from collections import Counter, deque
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncGenerator, Sequence
+import contextlib
 from dataclasses import dataclass, field
 import time
 
@@ -173,7 +174,7 @@ class NpuPool:
         options: ChatOptions | None = None,
         think: bool | None = None,
         response_format: JsonValue = None,
-    ) -> AsyncIterator[ChatChunk]:
+    ) -> AsyncGenerator[ChatChunk]:
         """Stream one answer of the model `choice` from the best board.
 
         `home` is the asking agent's entry: its board wins ties.
@@ -198,14 +199,20 @@ class NpuPool:
             spoken = False
             coordinator = board.coordinator
             try:
-                async with coordinator.residency.use(model):
-                    async for chunk in coordinator.client.chat(
-                        messages,
-                        model=model,
-                        options=options,
-                        think=think,
-                        response_format=response_format,
-                    ):
+                # Closed with this generator: an answer left early is drained at once.
+                async with (
+                    coordinator.residency.use(model),
+                    contextlib.aclosing(
+                        coordinator.client.chat(
+                            messages,
+                            model=model,
+                            options=options,
+                            think=think,
+                            response_format=response_format,
+                        )
+                    ) as chunks,
+                ):
+                    async for chunk in chunks:
                         if chunk.stats is not None:
                             coordinator.async_record_inference(model, chunk.stats)
                         spoken = spoken or bool(chunk.content or chunk.thinking or chunk.tool_calls)

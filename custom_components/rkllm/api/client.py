@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncGenerator, Sequence
+import contextlib
 from dataclasses import dataclass, field, replace
 from http import HTTPStatus
 import json
@@ -307,7 +308,7 @@ class RkllamaClient:
         tools: Sequence[JsonObject] | None = None,
         think: bool | None = None,
         response_format: JsonValue = None,
-    ) -> AsyncIterator[ChatChunk]:
+    ) -> AsyncGenerator[ChatChunk]:
         """Stream an answer: content chunks, tool calls, then one `done` chunk with stats.
 
         The stream is never dropped half-read: if the caller stops early (or is cancelled) the
@@ -323,10 +324,13 @@ class RkllamaClient:
         flavour = await self._flavour()
         if flavour is ApiFlavour.LEGACY:
             # The fork runs concurrent streams on one handle and mixes their output.
-            async with self._legacy_lock:
-                async for chunk in self._stream(
-                    "/generate", _legacy_body(messages, stream=True), legacy=True
-                ):
+            async with (
+                self._legacy_lock,
+                contextlib.aclosing(
+                    self._stream("/generate", _legacy_body(messages, stream=True), legacy=True)
+                ) as chunks,
+            ):
+                async for chunk in chunks:
                     yield chunk
             return
         body: JsonObject = {
@@ -342,8 +346,10 @@ class RkllamaClient:
             body["think"] = think
         if response_format is not None:
             body["format"] = response_format
-        async for chunk in self._stream("/api/chat", body, legacy=False):
-            yield chunk
+        # Closed with this generator, so an early stop starts the drain at once.
+        async with contextlib.aclosing(self._stream("/api/chat", body, legacy=False)) as chunks:
+            async for chunk in chunks:
+                yield chunk
 
     async def chat_complete(
         self,
@@ -501,7 +507,7 @@ class RkllamaClient:
 
     async def _stream(
         self, path: str, payload: JsonObject, *, legacy: bool
-    ) -> AsyncIterator[ChatChunk]:
+    ) -> AsyncGenerator[ChatChunk]:
         """POST a streaming request and translate its lines into chunks.
 
         Once sent, a request is never dropped: if the caller gives up (first-chunk timeout,
