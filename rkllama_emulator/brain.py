@@ -13,12 +13,14 @@ from .messages import last_user_text, message_text
 TOOL_NAME_RE = re.compile(r"[A-Za-z0-9_.]*Hass(?:TurnOn|TurnOff)")
 # A tool list entry in a prompt: `"name": "intent__HassTurnOn"` (JSON, with or without spaces).
 _LISTED_TOOL_RE = re.compile(r'"name":\s*"([A-Za-z0-9_.]*Hass(?:TurnOn|TurnOff))"')
+_AND_RE = re.compile(r"\s+and\s+(?:the\s+)?", re.IGNORECASE)
 _TURN_RE = re.compile(r"\bturn (on|off) (?:the )?(.+)", re.IGNORECASE | re.DOTALL)
 # Spaces around the operator, as people write sums: dates (2026-11-25) and ranges stay text.
 _ARITH_RE = re.compile(r"(\d+(?:\.\d+)?)\s+(?:([-+*/])|([xX]))\s+(\d+(?:\.\d+)?)")
 _NAME_IS_RE = re.compile(r"\bmy name is ([A-Za-z][A-Za-z'-]*)", re.IGNORECASE)
 _ASK_NAME_RE = re.compile(r"\bwhat(?:'s| is) my name\b", re.IGNORECASE)
 _TOOL_CALL_RE = re.compile(r"<tool_call>\s*(.*?)\s*</tool_call>", re.DOTALL)
+TOOL_CALL_CLOSE = "</tool_call>"
 _VERBS = (("HassTurnOn", "on"), ("HassTurnOff", "off"))
 _REASONING_CHARS = 80
 
@@ -90,17 +92,23 @@ def _offered_tools(messages: list[dict[str, Any]], tool_names: list[str]) -> lis
 
 
 def _tool_call_reply(user_text: str, offered: list[str]) -> str | None:
-    """Return a <tool_call> block for "turn on/off <name>" when a matching tool is offered."""
+    """Return <tool_call> blocks for "turn on/off <name> [and <name>…]" when a tool is offered."""
     match = _TURN_RE.search(user_text)
     if match is None:
         return None
     suffix = "HassTurnOn" if match.group(1).lower() == "on" else "HassTurnOff"
     tool = next((name for name in offered if name.endswith(suffix)), None)
-    entity = match.group(2).strip().rstrip(".!").strip()
-    if tool is None or not entity:
+    entities = [
+        name.strip().rstrip(".!").strip()
+        for name in _AND_RE.split(match.group(2).strip().rstrip(".!"))
+    ]
+    if tool is None or not all(entities):
         return None
-    payload = json.dumps({"name": tool, "arguments": {"name": entity}}, ensure_ascii=False)
-    return f"<tool_call>\n{payload}\n</tool_call>"
+    calls = (
+        json.dumps({"name": tool, "arguments": {"name": entity}}, ensure_ascii=False)
+        for entity in entities
+    )
+    return "\n".join(f"<tool_call>\n{payload}\n{TOOL_CALL_CLOSE}" for payload in calls)
 
 
 def _number(value: Decimal) -> str:

@@ -64,6 +64,8 @@ class EmulatorConfig:
     """Refuse prompts longer than this many tokens with a task error (None: no limit)."""
     proxy_token: str | None = None
     """Answer 401 unless `Authorization: Bearer <token>` is sent (a reverse proxy in front)."""
+    tool_call_chatter: str = ""
+    """Text the model writes after its tool calls (small models often guess the result)."""
 
     @property
     def effective_version(self) -> str | None:

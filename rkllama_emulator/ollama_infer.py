@@ -122,6 +122,8 @@ class OllamaRun:
         text = structured_reply(text, job.fmt)
         if state.faults.consume(Fault.UNLISTED_TOOL_CALL) is not None:
             text = UNLISTED_TOOL_CALL  # a small model inventing a tool it was not offered
+        if state.config.tool_call_chatter and text.endswith(brain.TOOL_CALL_CLOSE):
+            text += state.config.tool_call_chatter
         pieces = await state.renderer.pieces(info, text)
         limit = max_new_tokens(job.options)
         if limit:

@@ -161,7 +161,8 @@ async def test_process_device_command(hass: HomeAssistant) -> None:
     response = await _process(hass, "Turn on the Kitchen Ceiling")
     assert hass.states.get("light.kitchen_ceiling").state == "on"
     assert response["response"]["response_type"] == "action_done"
-    assert _spoken(response) == "Done, the Kitchen Ceiling is on."
+    # The action succeeded: the agent confirms it without asking the model again.
+    assert _spoken(response) == "Turned on Kitchen Ceiling."
 
 
 @pytest.mark.usefixtures("agents")

@@ -20,14 +20,18 @@ from custom_components.rkllm.config_flow import (
     normalize_url,
 )
 from custom_components.rkllm.const import (
+    CONF_ENTITIES_IN_PROMPT,
     CONF_KEEP_LOADED,
     CONF_MAX_HISTORY,
     CONF_NUM_CTX,
+    CONF_QUICK_CONFIRMATION,
     CONF_SHOW_THINKING,
     CONF_TEMPERATURE,
     CONF_THINK,
     CONF_TOKEN,
     DOMAIN,
+    ENTITIES_ALL,
+    ENTITIES_RELEVANT,
     ENV_SERVER_HOST,
     ENV_SERVER_PORT,
 )
@@ -375,9 +379,11 @@ async def test_subentry_create_and_reconfigure(
     if subentry_type == "conversation":
         assert _suggested(result, CONF_LLM_HASS_API) == [llm.LLM_API_ASSIST]
         assert _suggested(result, CONF_PROMPT) == llm.DEFAULT_INSTRUCTIONS_PROMPT
+        assert _suggested(result, CONF_ENTITIES_IN_PROMPT) == ENTITIES_RELEVANT
+        assert _suggested(result, CONF_QUICK_CONFIRMATION) is True
     else:
-        assert CONF_PROMPT not in result["data_schema"].schema
-        assert CONF_LLM_HASS_API not in result["data_schema"].schema
+        for key in (CONF_PROMPT, CONF_LLM_HASS_API, CONF_ENTITIES_IN_PROMPT):
+            assert key not in result["data_schema"].schema
 
     user_input: dict[str, Any] = {
         CONF_MODEL: REASONING_MODEL,
@@ -389,7 +395,12 @@ async def test_subentry_create_and_reconfigure(
         CONF_THINK: True,
     }
     if subentry_type == "conversation":
-        user_input |= {CONF_PROMPT: "Be brief.", CONF_LLM_HASS_API: [llm.LLM_API_ASSIST]}
+        user_input |= {
+            CONF_PROMPT: "Be brief.",
+            CONF_LLM_HASS_API: [llm.LLM_API_ASSIST],
+            CONF_ENTITIES_IN_PROMPT: ENTITIES_ALL,
+            CONF_QUICK_CONFIRMATION: False,
+        }
     result = await hass.config_entries.subentries.async_configure(result["flow_id"], user_input)
     assert result["type"] is FlowResultType.CREATE_ENTRY
     assert result["title"] == "DeepSeek-R1 1.5B (reasoning)"
@@ -403,7 +414,12 @@ async def test_subentry_create_and_reconfigure(
         CONF_THINK: True,
     }
     if subentry_type == "conversation":
-        expected |= {CONF_PROMPT: "Be brief.", CONF_LLM_HASS_API: [llm.LLM_API_ASSIST]}
+        expected |= {
+            CONF_PROMPT: "Be brief.",
+            CONF_LLM_HASS_API: [llm.LLM_API_ASSIST],
+            CONF_ENTITIES_IN_PROMPT: ENTITIES_ALL,
+            CONF_QUICK_CONFIRMATION: False,
+        }
     assert result["data"] == expected
     assert isinstance(result["data"][CONF_NUM_CTX], int)
     await hass.async_block_till_done()

@@ -11,14 +11,19 @@ from unittest.mock import patch
 
 from homeassistant.components import conversation
 from homeassistant.components.conversation.agent_manager import async_get_agent
-from homeassistant.const import CONF_MODEL, CONF_PROMPT
+from homeassistant.const import CONF_LLM_HASS_API, CONF_MODEL, CONF_PROMPT
 from homeassistant.core import Context, HomeAssistant
 from homeassistant.helpers import chat_session, intent, llm
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
 from custom_components.rkllm.api import ChatChunk, GenerationStats, ToolCall
-from custom_components.rkllm.const import CONF_KEEP_LOADED, CONF_SHOW_THINKING, DOMAIN
+from custom_components.rkllm.const import (
+    CONF_KEEP_LOADED,
+    CONF_QUICK_CONFIRMATION,
+    CONF_SHOW_THINKING,
+    DOMAIN,
+)
 from custom_components.rkllm.conversation import RkllmConversationEntity
 from custom_components.rkllm.llm_entity import PARTIAL_MARK, _Generation
 from rkllama_emulator import EmulatorConfig, Fault, Flavour, RkllamaEmulator, Timing
@@ -158,11 +163,24 @@ async def test_reasoning_never_spoken(
     assert ("The user wrote" in (last.thinking_content or "")) is shown
 
 
+NO_QUICK_CONFIRMATION = {
+    CONF_MODEL: "Qwen2.5-1.5B-Instruct",
+    CONF_PROMPT: "You are a voice assistant for Home Assistant. Answer briefly.",
+    CONF_LLM_HASS_API: [llm.LLM_API_ASSIST],
+    CONF_QUICK_CONFIRMATION: False,
+}
+
+
+@pytest.mark.parametrize("conversation_subentry_data", [NO_QUICK_CONFIRMATION])
 @pytest.mark.usefixtures("init_integration")
 async def test_tool_call_from_text_turns_on_light(
     hass: HomeAssistant, mock_config_entry: MockConfigEntry, emulator: RkllamaEmulator
 ) -> None:
-    """The model writes `<tool_call>` in its text; HA runs it; the light really goes on."""
+    """The model writes `<tool_call>` in its text; HA runs it; the light really goes on.
+
+    (With the quick confirmation off, the result goes back to the model: see
+    test_quick_confirmation for the default.)
+    """
     await async_build_home(hass, size=12)
     assert hass.states.get("light.kitchen_ceiling").state == "off"
     result = await _say(hass, mock_config_entry, "Turn on the Kitchen Ceiling")
@@ -170,16 +188,20 @@ async def test_tool_call_from_text_turns_on_light(
     assert _speech(result) == "Done, the Kitchen Ceiling is on."
     assert "<tool_call>" in emulator.requests[-2].reply
     sent = emulator.requests[-1].messages
+    # The model sees and writes the tool's name without HA's `intent__` namespace.
     assert sent[-2]["tool_calls"] == [
-        {"function": {"name": "intent__HassTurnOn", "arguments": {"name": "Kitchen Ceiling"}}}
+        {"function": {"name": "HassTurnOn", "arguments": {"name": "Kitchen Ceiling"}}}
     ]
     assert sent[-1]["role"] == "tool"
     assert '"success"' in sent[-1]["content"]
     log = _stored_log(hass, result.conversation_id)
     call = next(c for c in log if isinstance(c, conversation.AssistantContent) and c.tool_calls)
     assert not call.content  # the tag text is never spoken
+    assert call.tool_calls is not None
+    assert call.tool_calls[0].tool_name == "intent__HassTurnOn"  # HA's name in the log
 
 
+@pytest.mark.parametrize("conversation_subentry_data", [NO_QUICK_CONFIRMATION])
 @pytest.mark.usefixtures("init_integration")
 async def test_tool_loop_bounded(
     hass: HomeAssistant, mock_config_entry: MockConfigEntry, emulator: RkllamaEmulator
@@ -194,6 +216,7 @@ async def test_tool_loop_bounded(
     assert _speech(result).startswith("The model's tool call failed: more than 1 tool calls")
 
 
+@pytest.mark.parametrize("conversation_subentry_data", [NO_QUICK_CONFIRMATION])
 @pytest.mark.parametrize("flavour", [Flavour.LEGACY])
 @pytest.mark.usefixtures("init_integration")
 async def test_legacy_api(

@@ -10,18 +10,25 @@ from freezegun.api import FrozenDateTimeFactory
 from homeassistant.components import conversation
 from homeassistant.components.homeassistant.llm import DYNAMIC_CONTEXT_PROMPT
 from homeassistant.core import Context, HomeAssistant
-from homeassistant.helpers import llm
+from homeassistant.helpers import (
+    area_registry as ar,
+    entity_registry as er,
+    floor_registry as fr,
+    llm,
+)
 import probatio
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
-from custom_components.rkllm.const import DOMAIN
+from custom_components.rkllm.const import CONF_ENTITIES_IN_PROMPT, DOMAIN, ENTITIES_ALL
 from custom_components.rkllm.prompt import (
+    area_index,
     compact_api_prompt,
     convert_content,
     entity_listing,
     split_system_prompt,
 )
+from custom_components.rkllm.relevance import Entity
 from custom_components.rkllm.tool_format import ToolSpec
 from rkllama_emulator import RkllamaEmulator, qwen_vocab
 
@@ -75,14 +82,19 @@ def test_compact_api_prompt_replaces_ha_guidance() -> None:
         "Some other integration's words."
     )
     tools = [ToolSpec("homeassistant__GetLiveContext", "")]
-    text, kept = compact_api_prompt(api_prompt, tools)
+    names = {"homeassistant__GetLiveContext": "GetLiveContext"}
+    text, kept = compact_api_prompt(api_prompt, tools, names)
     assert kept[0].description == ""  # its use is now in the text
-    assert "homeassistant__GetLiveContext" in text
+    assert "call GetLiveContext." in text  # by the name the model sees
     assert "Office: light (Lamp)" in text
     assert text.endswith("Some other integration's words.")
     assert len(text) < len(api_prompt) / 3
+    # Relevant-entities mode: the listing becomes the given index of areas.
+    text, _ = compact_api_prompt(api_prompt, tools, names, "Areas: Office.")
+    assert "Areas: Office.\nSome other" in text
+    assert "Lamp" not in text
     # Unknown text (and unparsable listings) stays as it is.
-    assert compact_api_prompt("Nothing known here.", tools)[0] == "Nothing known here."
+    assert compact_api_prompt("Nothing known here.", tools, names)[0] == "Nothing known here."
 
 
 def test_user_time_note_is_stable(hass: HomeAssistant, freezer: FrozenDateTimeFactory) -> None:
@@ -135,7 +147,11 @@ def _ollama_equivalent(hass: HomeAssistant, api: llm.APIInstance, instructions: 
 async def test_prompt_compact_for_53_entities(
     hass: HomeAssistant, mock_config_entry: MockConfigEntry, emulator: RkllamaEmulator
 ) -> None:
-    """53 exposed entities: our whole turn-1 prompt is under half of HA's and ≤ 600 tokens."""
+    """53 exposed entities: a question's prompt is a sixth of HA's and ≤ 300 tokens.
+
+    Only the areas are listed; the entities a request can refer to come with it
+    (test_command_carries_its_entities).
+    """
     await async_build_home(hass, size=53)
     result = await conversation.async_converse(
         hass, "What is 145 + 278?", None, Context(), agent_id=agent_id(hass, mock_config_entry)
@@ -148,12 +164,76 @@ async def test_prompt_compact_for_53_entities(
     subentry = next(iter(mock_config_entry.subentries.values()))
     ollama_like = _ollama_equivalent(hass, api, subentry.data["prompt"])
 
-    assert "intent__HassTurnOn" in ours
-    assert "Kitchen: light (" in ours
+    assert "\nHassTurnOn(name, area, domain): Turns on/opens/presses\n" in ours
+    assert "Areas: Bathroom, Bedroom, Garage, Garden, Hallway, Kitchen, Living Room, " in ours
+    assert "Kitchen Ceiling" not in ours
+    assert "HassLightSet" not in ours  # on/off lights only: nothing it could set
     assert len(ollama_like) > 7000
-    assert len(ours) <= len(ollama_like) / 2
-    assert qwen_vocab.count_tokens(ours) <= 600  # real Qwen tokens
+    assert len(ours) <= len(ollama_like) / 6
+    assert qwen_vocab.count_tokens(ours) <= 300  # real Qwen tokens
     assert emulator.requests[-1].tools is None  # tools are in the prompt, never sent
+
+
+@pytest.mark.usefixtures("init_integration")
+async def test_command_carries_its_entities(
+    hass: HomeAssistant, mock_config_entry: MockConfigEntry, emulator: RkllamaEmulator
+) -> None:
+    """A command brings its entities at the tail; a follow-up keeps them; the system stays."""
+    await async_build_home(hass, size=53)
+    agent = agent_id(hass, mock_config_entry)
+    first = await conversation.async_converse(
+        hass, "Turn on the Kitchen Ceiling", None, Context(), agent_id=agent
+    )
+    assert hass.states.get("light.kitchen_ceiling").state == "on"
+    command = emulator.requests[-1].messages
+    assert command[-1] == {
+        "role": "user",
+        "content": "Devices:\nKitchen: light (Kitchen Ceiling)\n\nTurn on the Kitchen Ceiling",
+    }
+    await conversation.async_converse(
+        hass, "and turn it off again", first.conversation_id, Context(), agent_id=agent
+    )
+    follow_up = emulator.requests[-1].messages
+    assert follow_up[0] == command[0]  # the system message is byte-identical
+    assert follow_up[1]["content"] == "Turn on the Kitchen Ceiling"  # earlier turns: text only
+    assert follow_up[-1]["content"].startswith("Devices:\nKitchen: light (Kitchen Ceiling)\n")
+    await conversation.async_converse(hass, "What is 2 + 2?", None, Context(), agent_id=agent)
+    question = emulator.requests[-1].messages
+    assert question[0] == command[0]
+    assert question[-1]["content"] == "What is 2 + 2?"  # nothing matched: no entity lines
+
+
+@pytest.mark.parametrize(
+    "conversation_subentry_data",
+    [
+        {
+            "model": "Qwen2.5-1.5B-Instruct",
+            "prompt": "Be brief.",
+            "llm_hass_api": [llm.LLM_API_ASSIST],
+            CONF_ENTITIES_IN_PROMPT: ENTITIES_ALL,
+        }
+    ],
+)
+@pytest.mark.usefixtures("init_integration")
+async def test_all_entities_mode(
+    hass: HomeAssistant, mock_config_entry: MockConfigEntry, emulator: RkllamaEmulator
+) -> None:
+    """The "all entities" option lists every exposed entity in the system message."""
+    await async_build_home(hass, size=53)
+    await conversation.async_converse(
+        hass,
+        "Turn on the Kitchen Ceiling",
+        None,
+        Context(),
+        agent_id=agent_id(hass, mock_config_entry),
+    )
+    sent = emulator.requests[-1].messages
+    assert (
+        "\nKitchen: light (Counter Lights, Kitchen Ceiling, Pantry Light), sensor ("
+        in sent[0]["content"]
+    )
+    assert "Devices:" not in sent[-1]["content"]
+    assert hass.states.get("light.kitchen_ceiling").state == "on"
 
 
 @pytest.mark.usefixtures("init_integration")
@@ -203,3 +283,45 @@ async def test_time_moves_into_user_messages(
     assert "Current time" in turn1.messages[1]["content"]
     assert turn2.messages[:2] == turn1.messages[:2]
     assert turn2.prompt.startswith(turn1.prompt.removesuffix(GENERATION_PROMPT))
+
+
+def test_area_index() -> None:
+    """One line: areas by floor when there are floors, the rest after them."""
+    home = [
+        Entity("light.a", "light", ("A",), ("Kitchen", "Cookery"), ("Ground floor",)),
+        Entity("light.b", "light", ("B",), ("Bedroom",), ("Upstairs", "OG")),
+        Entity("light.c", "light", ("C",), ("Garden",)),
+        Entity("light.d", "light", ("D",), ("Attic",), ("Upstairs",)),
+        Entity("light.e", "light", ("E",)),
+    ]
+    assert area_index(home) == "Areas: Ground floor: Kitchen; Upstairs: Attic, Bedroom; Garden."
+    assert area_index(home[2:3]) == "Areas: Garden."
+    assert area_index(home[4:]) == ""
+
+
+@pytest.mark.usefixtures("init_integration")
+async def test_aliases_and_floors_from_the_registries(
+    hass: HomeAssistant, mock_config_entry: MockConfigEntry, emulator: RkllamaEmulator
+) -> None:
+    """Entity aliases, area aliases and floors reach the index, the matching and the block."""
+    await async_build_home(hass, size=12)
+    floor = fr.async_get(hass).async_create("Ground floor", aliases={"EG"})
+    areas = ar.async_get(hass)
+    kitchen = areas.async_get_area_by_name("Kitchen")
+    assert kitchen is not None
+    areas.async_update(kitchen.id, floor_id=floor.floor_id, aliases={"Küche"})
+    er.async_get(hass).async_update_entity(
+        "light.kitchen_ceiling", aliases=[er.COMPUTED_NAME, "Big Light"]
+    )
+    agent = agent_id(hass, mock_config_entry)
+    await conversation.async_converse(
+        hass, "Switch on the big light", None, Context(), agent_id=agent
+    )
+    sent = emulator.requests[-1].messages
+    assert "Areas: Ground floor: Kitchen; Living Room." in sent[0]["content"]
+    assert sent[-1]["content"].startswith("Devices:\nKitchen: light (Kitchen Ceiling/Big Light)\n")
+    await conversation.async_converse(hass, "Licht im EG aus", None, Context(), agent_id=agent)
+    block = emulator.requests[-1].messages[-1]["content"]
+    assert block.startswith(
+        "Devices:\nKitchen: light (Counter Lights, Kitchen Ceiling/Big Light, Pantry Light)\n"
+    )

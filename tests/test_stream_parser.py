@@ -125,3 +125,28 @@ def test_feed_after_finish_and_empty(factory: ParserFactory) -> None:
     assert parser.feed("ok") == [TextPart("content", "ok")]
     assert parser.finish() == []
     assert parser.finish() == []
+
+
+def test_tool_call_returned_when_its_json_is_complete(factory: ParserFactory) -> None:
+    """The call comes out with the piece that closes its JSON, before `</tool_call>`."""
+    parser = StreamParser(factory, reasoning=False, tools=True)
+    assert parser.feed("<tool_call>\n") == []
+    assert parser.feed(CALL[:-2]) == []
+    assert parser.feed(CALL[-2:]) == [ToolCallPart(CALL)]
+    assert parser.feed("\n</tool_call>") == []  # not a second time
+    assert not parser.calls_done
+    assert parser.feed('\n<tool_call>\n{"name": "x", "arguments": {"a": "}{"}}') == [
+        ToolCallPart('{"name": "x", "arguments": {"a": "}{"}}')
+    ]
+    assert parser.finish() == []
+
+
+def test_text_after_calls_ends_the_answer(factory: ParserFactory) -> None:
+    """What a model writes after its calls is never spoken, and says: stop reading."""
+    parser = StreamParser(factory, reasoning=False, tools=True)
+    parts = parser.feed(f"<tool_call>\n{CALL}\n</tool_call>\n")
+    assert parts == [ToolCallPart(CALL)]
+    assert not parser.calls_done
+    assert parser.feed("The light is now on.") == []
+    assert parser.calls_done
+    assert parser.finish() == []

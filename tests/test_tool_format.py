@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from homeassistant.core import HomeAssistant
@@ -13,10 +12,12 @@ import pytest
 from custom_components.rkllm.tool_format import (
     ToolCallError,
     compact_tool,
-    fallback_tool_block,
+    compact_tools,
     lean_schema,
+    model_tool_names,
     parse_tool_call,
     short_description,
+    tool_block,
 )
 
 OFFERED = ["intent__HassTurnOn", "intent__HassTurnOff", "homeassistant__GetLiveContext"]
@@ -67,18 +68,12 @@ def test_compact_tool() -> None:
     assert spec.parameters["required"] == ["area"]
     assert "additionalProperties" not in spec.parameters
 
-    signature = json.loads(spec.signature())
-    assert signature["parameters"] == {
-        "name": "string",
-        "domain": "string[]",
-        "brightness": "integer 0 to 100",
-        "color": "red|green",
-        "device_class": "string[]",
-        "area": "string",
-    }
-    assert signature["required"] == ["area"]
-    assert ", " not in spec.signature().replace(spec.description, "")
-    assert ": " not in spec.signature()
+    # One line: text parameters by name, others with what they take.
+    assert spec.signature("HassLightSet") == (
+        "HassLightSet(name, domain, brightness: 0-100, color: red|green, device_class, area): "
+        "Sets the brightness percentage or color of a light"
+    )
+    assert spec.signature().startswith("light__HassLightSet(")
 
 
 def test_unneeded_parameters_dropped() -> None:
@@ -97,13 +92,37 @@ def test_redundant_description_dropped() -> None:
     assert compact_tool(_Timers(), None).description == ""
 
 
-def test_fallback_block_is_qwen_style() -> None:
-    """The offline tool block uses Qwen's own wording around compact signatures."""
-    block = fallback_tool_block([compact_tool(_LightTool(), None)])
+def test_tool_block_is_qwen_style() -> None:
+    """The tool block uses Qwen's own wording around one signature line per tool."""
+    block = tool_block([compact_tool(_LightTool(), None)], {"light__HassLightSet": "HassLightSet"})
     assert block.startswith("# Tools\n")
-    assert "<tools>\n{" in block
-    assert block.endswith("</tool_call>")
-    assert '"name":"light__HassLightSet"' in block
+    assert "<tools>\nHassLightSet(name, " in block
+    assert block.endswith(
+        '{"name": <function-name>, "arguments": <args-json-object>}\n</tool_call>'
+    )
+
+
+def test_model_tool_names() -> None:
+    """The namespace is dropped where the rest of the name is unique."""
+    assert model_tool_names(
+        ["intent__HassTurnOn", "homeassistant__GetLiveContext", "a__Same", "b__Same"]
+    ) == {
+        "intent__HassTurnOn": "HassTurnOn",
+        "homeassistant__GetLiveContext": "GetLiveContext",
+        "a__Same": "a__Same",
+        "b__Same": "b__Same",
+    }
+
+
+def test_tools_without_usable_settings_dropped() -> None:
+    """Parameters the home cannot use are dropped; a tool left with no setting goes too."""
+    specs = compact_tools(
+        [_LightTool()], None, drop_by_tool={"HassLightSet": {"color", "device_class"}}
+    )
+    assert set(specs[0].parameters["properties"]) == {"name", "domain", "brightness", "area"}
+    assert not compact_tools(
+        [_LightTool()], None, drop_by_tool={"HassLightSet": {"color", "brightness"}}
+    )
 
 
 def test_short_description() -> None:

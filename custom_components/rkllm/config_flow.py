@@ -6,6 +6,7 @@ import asyncio
 from collections.abc import Mapping
 import ipaddress
 import logging
+import math
 import os
 import re
 from typing import Any, override
@@ -41,6 +42,7 @@ from homeassistant.helpers.selector import (
     SelectOptionDict,
     SelectSelector,
     SelectSelectorConfig,
+    SelectSelectorMode,
     TemplateSelector,
     TextSelector,
     TextSelectorConfig,
@@ -52,26 +54,35 @@ from yarl import URL
 from .api import RkllamaAuthError, RkllamaClient, RkllamaError, RkllamaUnsupportedError
 from .api.urls import has_credentials, token_travels_in_clear, without_credentials
 from .const import (
+    CONF_BOARDS,
+    CONF_ENTITIES_IN_PROMPT,
     CONF_KEEP_LOADED,
     CONF_MAX_HISTORY,
     CONF_NUM_CTX,
+    CONF_QUICK_CONFIRMATION,
     CONF_SHOW_THINKING,
     CONF_TEMPERATURE,
     CONF_THINK,
     CONF_TOKEN,
     CONF_TURN_TIMEOUT,
+    DEFAULT_BOARDS,
+    DEFAULT_ENTITIES_IN_PROMPT,
     DEFAULT_HOST,
     DEFAULT_KEEP_LOADED,
     DEFAULT_MAX_HISTORY,
     DEFAULT_PORT,
+    DEFAULT_QUICK_CONFIRMATION,
     DEFAULT_SHOW_THINKING,
     DEFAULT_TEMPERATURE,
     DEFAULT_THINK,
     DEFAULT_TURN_TIMEOUT,
     DEFAULT_URL,
     DOMAIN,
+    ENTITIES_ALL,
+    ENTITIES_RELEVANT,
     ENV_SERVER_HOST,
     ENV_SERVER_PORT,
+    MAX_BOARDS,
     MAX_MAX_HISTORY,
     MAX_NUM_CTX,
     MAX_TEMPERATURE,
@@ -84,6 +95,7 @@ from .const import (
 )
 from .coordinator import RkllmConfigEntry
 from .models import KNOWN_MODELS, find_known_model, model_profile
+from .prompt_preview import async_prompt_preview
 from .validation import subentry_errors
 
 _LOGGER = logging.getLogger(__name__)
@@ -96,6 +108,9 @@ STEP_USER_DATA_SCHEMA = probatio.Schema(
         probatio.Required(CONF_URL): TextSelector(TextSelectorConfig(type=TextSelectorType.URL)),
         probatio.Optional(CONF_TOKEN): TextSelector(
             TextSelectorConfig(type=TextSelectorType.PASSWORD)
+        ),
+        probatio.Optional(CONF_BOARDS, default=DEFAULT_BOARDS): NumberSelector(
+            NumberSelectorConfig(min=1, max=MAX_BOARDS, step=1, mode=NumberSelectorMode.BOX)
         ),
     }
 )
@@ -165,6 +180,17 @@ def normalize_url(text: str) -> str:
         return cv.url(str(url))
     except probatio.Invalid as err:
         raise InvalidServerUrlError(text) from err
+
+
+def _boards(value: Any) -> int:
+    """Return the number of boards behind the address (a whole number within bounds)."""
+    try:
+        number = float(value if value is not None else DEFAULT_BOARDS)
+    except TypeError, ValueError:
+        return DEFAULT_BOARDS
+    if not math.isfinite(number):
+        return DEFAULT_BOARDS
+    return min(MAX_BOARDS, max(1, round(number)))
 
 
 def _valid_host(host: str) -> bool:
@@ -268,10 +294,13 @@ class RkllmConfigFlow(ConfigFlow, domain=DOMAIN):
         data: dict[str, Any] = {CONF_URL: url}
         if token:
             data[CONF_TOKEN] = token
-            if token_travels_in_clear(url):
-                # Warn before the token goes over plain http to another network.
-                self._pending = (data, unique_id)
-                return await self.async_step_insecure_token()
+        boards = _boards(user_input.get(CONF_BOARDS))
+        if boards != DEFAULT_BOARDS:
+            data[CONF_BOARDS] = boards
+        if token and token_travels_in_clear(url):
+            # Warn before the token goes over plain http to another network.
+            self._pending = (data, unique_id)
+            return await self.async_step_insecure_token()
         return self._async_finish_server(data, unique_id)
 
     async def async_step_insecure_token(
@@ -422,6 +451,9 @@ class RkllmSubentryFlowHandler(ConfigSubentryFlow):
             options: Mapping[str, Any] = (
                 {} if self._is_new else self._get_reconfigure_subentry().data
             )
+            placeholders: dict[str, str] | None = None
+            if self._subentry_type == "conversation":
+                placeholders = await self._async_prompt_preview(options, server_models)
             return self.async_show_form(
                 step_id="set_options",
                 data_schema=probatio.Schema(
@@ -433,6 +465,7 @@ class RkllmSubentryFlowHandler(ConfigSubentryFlow):
                         server_models=server_models,
                     )
                 ),
+                description_placeholders=placeholders,
             )
 
         if errors := subentry_errors(user_input, server_models):
@@ -465,6 +498,21 @@ class RkllmSubentryFlowHandler(ConfigSubentryFlow):
 
     async_step_user = async_step_set_options
     async_step_reconfigure = async_step_set_options
+
+    async def _async_prompt_preview(
+        self, options: Mapping[str, Any], server_models: list[str]
+    ) -> dict[str, str]:
+        """Return the prompt preview of the agent as configured (defaults for a new one)."""
+        coordinator = self._get_entry().runtime_data.coordinator
+        choices = model_options(server_models)
+        choice = str(options.get(CONF_MODEL) or (choices[0]["value"] if choices else ""))
+        defaults = {CONF_LLM_HASS_API: [llm.LLM_API_ASSIST]} if self._is_new else {}
+        return await async_prompt_preview(
+            self.hass,
+            {**defaults, **options},
+            await coordinator.async_profile(choice),
+            coordinator.prefill_rate,
+        )
 
 
 def model_title(model: str) -> str:
@@ -542,6 +590,32 @@ def subentry_schema(
                 multiple=True,
             )
         )
+        schema[
+            probatio.Optional(
+                CONF_ENTITIES_IN_PROMPT,
+                description={
+                    "suggested_value": options.get(
+                        CONF_ENTITIES_IN_PROMPT, DEFAULT_ENTITIES_IN_PROMPT
+                    )
+                },
+            )
+        ] = SelectSelector(
+            SelectSelectorConfig(
+                options=[ENTITIES_RELEVANT, ENTITIES_ALL],
+                translation_key=CONF_ENTITIES_IN_PROMPT,
+                mode=SelectSelectorMode.DROPDOWN,
+            )
+        )
+        schema[
+            probatio.Optional(
+                CONF_QUICK_CONFIRMATION,
+                description={
+                    "suggested_value": options.get(
+                        CONF_QUICK_CONFIRMATION, DEFAULT_QUICK_CONFIRMATION
+                    )
+                },
+            )
+        ] = BooleanSelector()
     schema.update(
         {
             probatio.Optional(
@@ -619,7 +693,12 @@ def clean_subentry_input(user_input: Mapping[str, Any], subentry_type: str) -> d
         if data.get(key) is not None:
             data[key] = float(data[key])
     if subentry_type != "conversation":
-        for key in (CONF_PROMPT, CONF_LLM_HASS_API):
+        for key in (
+            CONF_PROMPT,
+            CONF_LLM_HASS_API,
+            CONF_ENTITIES_IN_PROMPT,
+            CONF_QUICK_CONFIRMATION,
+        ):
             data.pop(key, None)
     elif not data.get(CONF_LLM_HASS_API):
         data.pop(CONF_LLM_HASS_API, None)

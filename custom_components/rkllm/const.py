@@ -43,6 +43,12 @@ CONF_TURN_TIMEOUT: Final = "turn_timeout"  # seconds one answer may take, tools 
 DEFAULT_TURN_TIMEOUT: Final = 180  # a 7B model on a busy RK3588: load + prefill + 512 tokens
 MIN_TURN_TIMEOUT: Final = 1
 MAX_TURN_TIMEOUT: Final = 1800
+CONF_ENTITIES_IN_PROMPT: Final = "entities_in_prompt"
+ENTITIES_RELEVANT: Final = "relevant"  # the entities each request can refer to, with it
+ENTITIES_ALL: Final = "all"  # every exposed entity, in the system prompt
+DEFAULT_ENTITIES_IN_PROMPT: Final = ENTITIES_RELEVANT
+CONF_QUICK_CONFIRMATION: Final = "quick_confirmation"
+DEFAULT_QUICK_CONFIRMATION: Final = True  # confirm successful device actions without the model
 CONF_THINK: Final = "think"  # let hybrid-thinking models (Qwen3) reason first
 DEFAULT_THINK: Final = False
 

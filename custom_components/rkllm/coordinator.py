@@ -127,6 +127,8 @@ class RkllmDataUpdateCoordinator(DataUpdateCoordinator[RkllmServerState]):
             on_change=self._async_schedule_refresh,
         )
         self._details: dict[str, ModelDetails] = {}
+        self.prefill_rate: float | None = None
+        """Prompt tokens a second the server read in its last answer that reported it."""
 
     @classmethod
     async def async_create(
@@ -182,6 +184,8 @@ class RkllmDataUpdateCoordinator(DataUpdateCoordinator[RkllmServerState]):
     def async_record_inference(self, model: str, stats: GenerationStats) -> None:
         """Store the figures of an answer and update the sensors."""
         record = InferenceRecord.from_stats(model, stats)
+        if (rate := stats.prompt_tokens_per_second) is not None:
+            self.prefill_rate = rate
         if self.data is not None:
             self.async_set_updated_data(replace(self.data, last_inference=record))
 

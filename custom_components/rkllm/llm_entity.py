@@ -9,7 +9,7 @@ text is spoken from its first piece.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncGenerator, AsyncIterator
+from collections.abc import AsyncGenerator
 from dataclasses import dataclass, field
 import logging
 from typing import Any
@@ -19,7 +19,7 @@ from homeassistant.config_entries import ConfigSubentry
 from homeassistant.const import CONF_MODEL
 from homeassistant.core import callback
 from homeassistant.exceptions import HomeAssistantError
-from homeassistant.helpers import device_registry as dr, floor_registry as fr, llm
+from homeassistant.helpers import device_registry as dr, llm
 from homeassistant.helpers.entity import Entity
 
 from .api import (
@@ -34,32 +34,31 @@ from .api import (
     RkllamaError,
 )
 from .bounds import MAX_ANSWER_TOKENS, turn_deadline
+from .confirmation import async_confirmation
 from .const import (
     ANSWER_TOKEN_RESERVE,
+    CONF_ENTITIES_IN_PROMPT,
     CONF_MAX_HISTORY,
     CONF_NUM_CTX,
+    CONF_QUICK_CONFIRMATION,
     CONF_SHOW_THINKING,
     CONF_TEMPERATURE,
     CONF_THINK,
+    DEFAULT_ENTITIES_IN_PROMPT,
     DEFAULT_MAX_HISTORY,
+    DEFAULT_QUICK_CONFIRMATION,
     DEFAULT_SHOW_THINKING,
     DEFAULT_TEMPERATURE,
     DEFAULT_THINK,
     DOMAIN,
+    ENTITIES_ALL,
     MANUFACTURER,
     MAX_TOOL_ITERATIONS,
 )
 from .coordinator import RkllmConfigEntry, RkllmDataUpdateCoordinator
 from .errors import log_failure, spoken_key
-from .history import ContextTooSmallError, async_fit_history
+from .history import ContextTooSmallError
 from .models import ModelProfile
-from .prompt import (
-    build_system_text,
-    compact_api_prompt,
-    convert_content,
-    language_note,
-    split_system_prompt,
-)
 from .stream_parser import (
     ParserFactory,
     StreamParser,
@@ -68,14 +67,8 @@ from .stream_parser import (
     async_get_parser_factory,
 )
 from .tokenizer import TokenCounter, async_get_tokenizer_cache
-from .tool_format import (
-    DROPPED_PARAMETERS,
-    ToolCallError,
-    ToolSpec,
-    compact_tools,
-    fallback_tool_block,
-    parse_tool_call,
-)
+from .tool_format import ToolCallError, parse_tool_call
+from .turn_prompt import StaticPrompt, async_fit_turn, static_prompt
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -117,15 +110,15 @@ class _TurnSetup:
     profile: ModelProfile
     counter: TokenCounter
     factory: ParserFactory
-    tools: list[ToolSpec]
-    system: ChatMessage
-    time_notes: bool
+    prompt: StaticPrompt
     options: ChatOptions
     context_window: int
     max_history: int
     show_thinking: bool
     deadline: float
     """Event-loop time by which the whole turn ends (the agent's time limit)."""
+    quick_confirmation: bool
+    language: str
     think: bool | None
     """Sent as `think` to models that switch thinking (Qwen3): off for voice unless opted in."""
 
@@ -235,6 +228,14 @@ class RkllmLLMEntity(Entity):
                 return
             if not chat_log.unresponded_tool_results:
                 return
+            if setup.quick_confirmation and (
+                speech := await async_confirmation(self.hass, chat_log, setup.language)
+            ):
+                # Every call was a device action that succeeded: say so, no second prefill.
+                chat_log.async_add_assistant_content_without_tools(
+                    conversation.AssistantContent(agent_id=self.entity_id, content=speech)
+                )
+                return
         # Still calling tools after MAX_TOOL_ITERATIONS rounds: say so rather than loop on.
         self._add_failure(chat_log, f"more than {MAX_TOOL_ITERATIONS} tool calls in a row")
 
@@ -249,50 +250,28 @@ class RkllmLLMEntity(Entity):
         deadline = turn_deadline(settings)
         coordinator = self._coordinator
         choice = str(settings[CONF_MODEL])
-        server_model = coordinator.server_model(choice)
         profile = await coordinator.async_profile(choice)
-        counter = await async_get_tokenizer_cache(self.hass).async_get(profile)
-        factory = await async_get_parser_factory(self.hass)
-        api = chat_log.llm_api
-        tools: list[ToolSpec] = []
-        if api is not None:
-            drop = set(DROPPED_PARAMETERS)
-            if not any(True for _ in fr.async_get(self.hass).async_list_floors()):
-                drop.add("floor")
-            tools = compact_tools(api.tools, api.custom_serializer, drop=drop)
         system_content = chat_log.content[0]
-        parts = split_system_prompt(
+        prompt = static_prompt(
+            self.hass,
             system_content.content
             if isinstance(system_content, conversation.SystemContent)
             else "",
-            api.api_prompt if api else None,
+            chat_log.llm_api,
             chat_log.extra_system_prompt,
+            relevant=settings.get(CONF_ENTITIES_IN_PROMPT, DEFAULT_ENTITIES_IN_PROMPT)
+            != ENTITIES_ALL,
+            format_instruction=format_instruction,
+            language=language,
         )
-        api_text = ""
-        if parts.api_prompt:
-            api_text, tools = compact_api_prompt(parts.api_prompt, tools)
-        if format_instruction:
-            api_text = f"{api_text}\n{format_instruction}".strip()
-        if note := language_note(language):
-            api_text = f"{api_text}\n{note}".strip()
-        block: str | None = None
-        if tools:
-            # The model's own template wraps the compact signatures in its own wording.
-            block = await counter.async_render_tool_block(
-                self.hass, [tool.signature_dict() for tool in tools]
-            )
-            block = block or fallback_tool_block(tools)
-        system = ChatMessage(MessageRole.SYSTEM, build_system_text(parts, api_text, block))
         context_window = int(settings.get(CONF_NUM_CTX) or profile.context_length)
         return _TurnSetup(
             choice=choice,
-            server_model=server_model,
+            server_model=coordinator.server_model(choice),
             profile=profile,
-            counter=counter,
-            factory=factory,
-            tools=tools,
-            system=system,
-            time_notes=parts.time_in_prompt,
+            counter=await async_get_tokenizer_cache(self.hass).async_get(profile),
+            factory=await async_get_parser_factory(self.hass),
+            prompt=prompt,
             options=ChatOptions(
                 temperature=float(settings.get(CONF_TEMPERATURE, DEFAULT_TEMPERATURE)),
                 num_ctx=context_window,
@@ -302,6 +281,10 @@ class RkllmLLMEntity(Entity):
             max_history=int(settings.get(CONF_MAX_HISTORY, DEFAULT_MAX_HISTORY)),
             show_thinking=bool(settings.get(CONF_SHOW_THINKING, DEFAULT_SHOW_THINKING)),
             deadline=deadline,
+            quick_confirmation=bool(
+                settings.get(CONF_QUICK_CONFIRMATION, DEFAULT_QUICK_CONFIRMATION)
+            ),
+            language=language or self.hass.config.language,
             think=(
                 bool(settings.get(CONF_THINK, DEFAULT_THINK)) if profile.hybrid_thinking else None
             ),
@@ -311,17 +294,12 @@ class RkllmLLMEntity(Entity):
         self, chat_log: conversation.ChatLog, setup: _TurnSetup
     ) -> list[ChatMessage]:
         """Return the request messages, trimmed to the context window."""
-        history = [
-            message
-            for content in chat_log.content
-            if (message := convert_content(content, time_notes=setup.time_notes)) is not None
-        ]
         try:
-            fitted = await async_fit_history(
+            fitted = await async_fit_turn(
                 self.hass,
+                chat_log,
+                setup.prompt,
                 setup.counter,
-                setup.system,
-                history,
                 context_window=setup.context_window,
                 answer_reserve=ANSWER_TOKEN_RESERVE,
                 max_history=setup.max_history,
@@ -385,13 +363,13 @@ class RkllmLLMEntity(Entity):
             return _Generation(error=RkllamaDeadlineError("no answer within the time limit"))
 
     async def _deltas(
-        self, stream: AsyncIterator[ChatChunk], setup: _TurnSetup, result: _Generation
+        self, stream: AsyncGenerator[ChatChunk], setup: _TurnSetup, result: _Generation
     ) -> AsyncGenerator[conversation.AssistantContentDeltaDict]:
         """Turn the server's chunks into chat-log deltas as soon as they are known."""
         parser = StreamParser(
-            setup.factory, reasoning=setup.profile.reasoning, tools=bool(setup.tools)
+            setup.factory, reasoning=setup.profile.reasoning, tools=bool(setup.prompt.tools)
         )
-        names = [tool.name for tool in setup.tools]
+        names = [tool.name for tool in setup.prompt.tools]
         yield {"role": "assistant"}
         try:
             async for chunk in stream:
@@ -407,6 +385,11 @@ class RkllmLLMEntity(Entity):
                         yield delta
                 if chunk.stats is not None:
                     result.stats = chunk.stats
+                if parser.calls_done:
+                    # The calls already run: stop here, the client reads the rest in the
+                    # background (upstream kills a worker whose client goes away).
+                    await stream.aclose()
+                    break
         except RkllamaError as err:
             result.error = err
             for part in parser.finish():

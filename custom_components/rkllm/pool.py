@@ -12,7 +12,8 @@ from __future__ import annotations
 
 import asyncio
 from collections import Counter, deque
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncGenerator, Sequence
+import contextlib
 from dataclasses import dataclass, field
 import time
 
@@ -34,7 +35,7 @@ from .const import CONF_KEEP_LOADED, DOMAIN, KEEP_LOADED_REFRESH, LOGGER, MAX_SW
 from .coordinator import RkllmConfigEntry, RkllmDataUpdateCoordinator
 from .issues import clear_model_issues, report_model_issue
 
-QUEUE_LIMIT = 20
+QUEUE_LIMIT = 32
 """Requests waiting for a board across the pool; past it the user hears "busy"."""
 QUEUE_TIMEOUT = 120.0
 """Seconds a request waits for a board before the user hears "busy"."""
@@ -175,7 +176,7 @@ class NpuPool:
         think: bool | None = None,
         response_format: JsonValue = None,
         deadline: float | None = None,
-    ) -> AsyncIterator[ChatChunk]:
+    ) -> AsyncGenerator[ChatChunk]:
         """Stream one answer of the model `choice` from the best board.
 
         `home` is the asking agent's entry: its board wins ties. `deadline` (event-loop time)
@@ -201,15 +202,21 @@ class NpuPool:
             spoken = False
             coordinator = board.coordinator
             try:
-                async with coordinator.residency.use(model):
-                    async for chunk in coordinator.client.chat(
-                        messages,
-                        model=model,
-                        options=options,
-                        think=think,
-                        response_format=response_format,
-                        deadline=deadline,
-                    ):
+                # Closed with this generator: an answer left early is drained at once.
+                async with (
+                    coordinator.residency.use(model),
+                    contextlib.aclosing(
+                        coordinator.client.chat(
+                            messages,
+                            model=model,
+                            options=options,
+                            think=think,
+                            response_format=response_format,
+                            deadline=deadline,
+                        )
+                    ) as chunks,
+                ):
+                    async for chunk in chunks:
                         if chunk.stats is not None:
                             coordinator.async_record_inference(model, chunk.stats)
                         spoken = spoken or bool(chunk.content or chunk.thinking or chunk.tool_calls)

@@ -5,7 +5,9 @@ prefix of the next turn's (rkllama keys its prompt cache on the first system + u
 
 1. the agent's instructions (the rendered prompt template);
 2. the LLM API prompt, compacted: HA's long live-context and device-control guidance become
-   two short sentences, and the YAML listing of exposed entities becomes one line per area
+   two short sentences, and the YAML listing of exposed entities becomes either a one-line index
+   of the areas (the entities a request can refer to then come with the request, see
+   `turn_prompt`) or one line per area
    (`Kitchen: light (Ceiling Light, Counter Light/Cooking light), switch (Kettle)`);
 3. the extra system prompt, if any;
 4. the tool block, in the model's own format (its chat template) or a compact Qwen-style one.
@@ -17,7 +19,7 @@ written (from its `created` stamp, so it renders the same in every later turn).
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 import json
 import re
@@ -29,6 +31,7 @@ from homeassistant.util import dt as dt_util
 from homeassistant.util.yaml import parse_yaml
 
 from .api import ChatMessage, MessageRole, ToolCall
+from .relevance import Entity
 from .tool_format import ToolSpec
 
 try:
@@ -87,28 +90,34 @@ def split_system_prompt(
     return SystemParts(text.strip("\n"), api.strip("\n"), extra.strip("\n"), removed > 0)
 
 
-def compact_api_prompt(api_prompt: str, tools: Sequence[ToolSpec]) -> tuple[str, list[ToolSpec]]:
+def compact_api_prompt(
+    api_prompt: str,
+    tools: Sequence[ToolSpec],
+    names: Mapping[str, str],
+    listing: str | None = None,
+) -> tuple[str, list[ToolSpec]]:
     """Replace HA's long Assist guidance and YAML entity listing by compact equivalents.
 
-    Returns the text and the tools; a tool whose use the text now explains (the live
-    context tool) loses its long description.
+    `listing` replaces HA's YAML listing of the exposed entities; None lists them one line
+    per area. `names` maps HA's tool names to the names the model sees. Returns the text and
+    the tools; a tool whose use the text now explains (the live context tool) loses its
+    long description.
     """
-    names = [tool.name for tool in tools]
     explained: set[str] = set()
     text = api_prompt
     if _HA_LIVE_CONTEXT_TEXT in text:
         live = _tool_named(names, "GetLiveContext")
         guidance = ""
         if live:
-            guidance = f"For current states or values call {live}.\n"
+            guidance = f"For current states or values call {names[live]}.\n"
             explained.add(live)
         text = text.replace(_HA_LIVE_CONTEXT_TEXT, guidance)
-    text, locks = _compact_entity_listing(text)
+    text, locks = _replace_entity_listing(text, listing)
     if _HA_DEVICE_CONTROL_TEXT in text:
         control = "Control devices by name or area, plus domain."
         if locks:
-            turn_on = _tool_named(names, "HassTurnOn") or "HassTurnOn"
-            turn_off = _tool_named(names, "HassTurnOff") or "HassTurnOff"
+            turn_on = names.get(_tool_named(names, "HassTurnOn") or "", "HassTurnOn")
+            turn_off = names.get(_tool_named(names, "HassTurnOff") or "", "HassTurnOff")
             control += f" {turn_on} locks, {turn_off} unlocks."
         text = text.replace(_HA_DEVICE_CONTROL_TEXT, control)
     for long, short in _HA_SENTENCES:
@@ -121,8 +130,8 @@ def _tool_named(names: Iterable[str], suffix: str) -> str | None:
     return next((name for name in names if name.rsplit("__", 1)[-1] == suffix), None)
 
 
-def _compact_entity_listing(text: str) -> tuple[str, bool]:
-    """Rewrite HA's YAML listing of exposed entities as one line per area.
+def _replace_entity_listing(text: str, listing: str | None) -> tuple[str, bool]:
+    """Replace HA's YAML listing of exposed entities by `listing` (None: one line per area).
 
     Returns the text and whether a lock is exposed.
     """
@@ -142,13 +151,15 @@ def _compact_entity_listing(text: str) -> tuple[str, bool]:
     if not isinstance(entities, list) or not entities:
         return text, True
     entries = [e for e in entities if isinstance(e, dict)]
-    listing = entity_listing(entries)
+    if listing is None:
+        listing = entity_listing(entries)
     rest = "\n".join(lines[count:])
     locks = any(e.get("domain") == "lock" for e in entries)
-    return text[:start] + listing + ("\n" + rest if rest.strip() else ""), locks
+    parts = [text[:start].rstrip("\n"), listing, rest.strip("\n")]
+    return "\n".join(part for part in parts if part), locks
 
 
-def entity_listing(entities: Iterable[dict[str, Any]]) -> str:
+def entity_listing(entities: Iterable[dict[str, Any]], header: str = "Devices by area:") -> str:
     """Return exposed entities as `Area: domain (name/alias, name)` lines, sorted stably."""
     areas: dict[str, dict[str, list[str]]] = {}
     for entity in entities:
@@ -157,7 +168,7 @@ def entity_listing(entities: Iterable[dict[str, Any]]) -> str:
         names = "/".join(_split_names(entity.get("names")))
         if names:
             areas.setdefault(area, {}).setdefault(domain, []).append(names)
-    lines = ["Devices by area:"]
+    lines = [header]
     for area in sorted(areas, key=lambda a: (a == NO_AREA, a.casefold(), a)):
         groups = areas[area]
         described = ", ".join(
@@ -166,6 +177,30 @@ def entity_listing(entities: Iterable[dict[str, Any]]) -> str:
         )
         lines.append(f"{area}: {described}")
     return "\n".join(lines)
+
+
+def area_index(entities: Iterable[Entity]) -> str:
+    """Return the areas that hold exposed entities on one line, by floor when there are floors.
+
+    `Areas: Kitchen, Living room.` or `Areas: Ground floor: Kitchen; Upstairs: Bedroom; Garden.`
+    """
+    floors: dict[str, dict[str, None]] = {}
+    for entity in entities:
+        if entity.areas:
+            floor = entity.floors[0] if entity.floors else ""
+            floors.setdefault(floor, {})[entity.areas[0]] = None
+    if not floors:
+        return ""
+
+    def _sorted(names: Iterable[str]) -> str:
+        return ", ".join(sorted(names, key=lambda n: (n.casefold(), n)))
+
+    if set(floors) == {""}:
+        return f"Areas: {_sorted(floors[''])}."
+    groups = [f"{floor}: {_sorted(floors[floor])}" for floor in sorted(floors) if floor]
+    if "" in floors:
+        groups.append(_sorted(floors[""]))
+    return f"Areas: {'; '.join(groups)}."
 
 
 def _split_names(value: Any) -> list[str]:
@@ -199,8 +234,17 @@ def time_note(content: conversation.UserContent) -> str:
     return f"(Current time: {local:%H:%M}, {local:%A} {local.day} {local:%B %Y}.)"
 
 
-def convert_content(content: conversation.Content, *, time_notes: bool) -> ChatMessage | None:
-    """Return the request message for one chat-log entry (None for the system entry)."""
+def convert_content(
+    content: conversation.Content,
+    *,
+    time_notes: bool,
+    names: Mapping[str, str] | None = None,
+) -> ChatMessage | None:
+    """Return the request message for one chat-log entry (None for the system entry).
+
+    `names` maps HA's tool names to the names the model sees.
+    """
+    names = names or {}
     if isinstance(content, conversation.SystemContent):
         return None
     if isinstance(content, conversation.UserContent):
@@ -210,7 +254,7 @@ def convert_content(content: conversation.Content, *, time_notes: bool) -> ChatM
         return ChatMessage(MessageRole.USER, text)
     if isinstance(content, conversation.AssistantContent):
         calls = tuple(
-            ToolCall(name=call.tool_name, arguments=dict(call.tool_args))
+            ToolCall(name=names.get(call.tool_name, call.tool_name), arguments=dict(call.tool_args))
             for call in content.tool_calls or ()
         )
         return ChatMessage(MessageRole.ASSISTANT, content.content or "", tool_calls=calls)
@@ -221,7 +265,7 @@ def convert_content(content: conversation.Content, *, time_notes: bool) -> ChatM
         return ChatMessage(
             MessageRole.TOOL,
             json.dumps(data, ensure_ascii=False, separators=(",", ":"), default=str),
-            tool_name=content.tool_name,
+            tool_name=names.get(content.tool_name, content.tool_name),
         )
     raise TypeError(f"Unexpected content type: {type(content)}")
 

@@ -9,7 +9,10 @@ Around it this module adds what rkllama and small models need:
 * the jfreed-dev fork writes `</think> (N tokens)`: the count is dropped;
 * stray closing tags are dropped; leading and trailing whitespace of the answer is not sent;
 * with tools offered, an answer that starts with `{` or a code fence is held to the end and
-  read as a bare JSON tool call when it is one (small models often forget the tags).
+  read as a bare JSON tool call when it is one (small models often forget the tags);
+* a tool call is returned the moment its JSON object is complete, before `</tool_call>`; once
+  a call was made, text other than another call ends the answer (`calls_done`): what a model
+  writes after its calls is a guess at their results, never spoken.
 """
 
 from __future__ import annotations
@@ -113,6 +116,10 @@ class StreamParser:
         self._held_space = ""  # whitespace sent only if more answer text follows
         self._after_think: str | None = None  # text after `</think>`, checked for the marker
         self._held_json: str | None = None  # a possible bare JSON tool call
+        self._call: str | None = None  # the text of the open `<tool_call>` region
+        self._calls = 0  # tool calls returned
+        self.calls_done = False
+        """Tool calls were made and the model went on with something else: stop reading."""
         self._finished = False
 
     def feed(self, text: str) -> list[Part]:
@@ -168,12 +175,29 @@ class StreamParser:
             elif field == "thinking" and kind == "region_close":
                 self._after_think = ""
                 self._held_space = ""
+            elif field == "tool_calls" and kind == "region_open":
+                self._call = ""
+            elif field == "tool_calls" and kind == "region_chunk" and self._call is not None:
+                self._call += str(event.get("text", ""))
+                if (end := json_object_end(self._call)) is not None:
+                    parts.append(self._tool_call(self._call[:end].strip()))
+                    self._call = None  # the rest of the region is the closing tag
             elif field == "tool_calls" and kind == "region_close":
-                parts.append(ToolCallPart(str(event.get("value", ""))))
+                if self._call is not None:
+                    parts.append(self._tool_call(str(event.get("value", ""))))
+                self._call = None
         return parts
+
+    def _tool_call(self, raw: str) -> ToolCallPart:
+        self._calls += 1
+        return ToolCallPart(raw)
 
     def _content(self, text: str, *, final: bool = False) -> list[Part]:
         """Route answer text through the marker check, the JSON hold and whitespace holding."""
+        if self._calls:
+            if text.strip():
+                self.calls_done = True
+            return []
         if self._after_think is not None:
             held = self._after_think + text
             stripped = held.lstrip()
@@ -210,6 +234,33 @@ class StreamParser:
         self._started = True
         body = held.rstrip()
         return [TextPart("content", body)] if body else []
+
+
+def json_object_end(text: str) -> int | None:
+    """Return the index after the first complete JSON object in `text`, or None."""
+    start = text.find("{")
+    if start == -1:
+        return None
+    depth = 0
+    in_string = escaped = False
+    for index in range(start, len(text)):
+        char = text[index]
+        if in_string:
+            if escaped:
+                escaped = False
+            elif char == "\\":
+                escaped = True
+            elif char == '"':
+                in_string = False
+        elif char == '"':
+            in_string = True
+        elif char == "{":
+            depth += 1
+        elif char == "}":
+            depth -= 1
+            if depth == 0:
+                return index + 1
+    return None
 
 
 def _looks_like_call(text: str) -> bool:

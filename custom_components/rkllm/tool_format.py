@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 import json
@@ -16,19 +17,23 @@ MAX_DESCRIPTION_CHARS = 72  # tool descriptions: the first sentence, cut to this
 # Parameters left out of the prompt: HA's `device_class` enums are long and voice requests
 # name devices or areas instead. (`floor` is left out too when the home has no floors.)
 DROPPED_PARAMETERS = frozenset({"device_class"})
+# Parameters that say which device, not what to do with it.
+_TARGET_PARAMETERS = frozenset({"name", "area", "floor", "domain", "device_class"})
 _SHORTEST_PLURAL = 3  # "bus" and "gas" keep their s
 _FILLER_WORDS = frozenset(
     {"a", "an", "the", "all", "of", "and", "or", "to", "for", "current", "provide", "return"}
 )
 
-# Qwen 2.5's tool-calling convention (# Tools, <tools> JSON lines, <tool_call> JSON), in
-# fewer words than its template. Used when no tokenizer renders the model's own template.
+# Qwen 2.5's tool-calling convention (# Tools, <tools>, <tool_call> JSON) in fewer words than
+# its template, with one short signature line per tool instead of a JSON schema.
 _TOOLS_HEADER = "# Tools\n\nFunctions you may call:\n<tools>"
 _TOOLS_FOOTER = (
     "</tools>\n\nTo call one, reply:\n"
     '<tool_call>\n{"name": <function-name>, "arguments": <args-json-object>}\n</tool_call>'
 )
 
+# "… a device or entity" says nothing the parameters do not (HA's intent descriptions).
+_ANY_TARGET = re.compile(r"\s+(?:of\s+)?an?\s+(?:\w+\s+)?device or entity$")
 _FENCE = re.compile(r"^```[a-zA-Z]*\s*|\s*```$")
 _TRAILING_COMMA = re.compile(r",\s*([}\]])")
 _PY_LITERALS = {"True": "true", "False": "false", "None": "null"}
@@ -47,20 +52,16 @@ class ToolSpec:
     parameters: JsonSchema = field(default_factory=dict)
     """A minimal JSON schema of type object (no descriptions, no additionalProperties)."""
 
-    def signature_dict(self) -> dict[str, Any]:
-        """Return the compact signature: name, description, parameter type hints."""
-        data: dict[str, Any] = {"name": self.name}
-        if self.description:
-            data["description"] = self.description
-        if properties := self.parameters.get("properties"):
-            data["parameters"] = {key: _type_hint(value) for key, value in properties.items()}
-        if required := self.parameters.get("required"):
-            data["required"] = required
-        return data
+    def signature(self, name: str | None = None) -> str:
+        """Return one line: `name(param, param: 0-100, mode: a|b): description`.
 
-    def signature(self) -> str:
-        """Return the compact signature as one JSON line without spaces."""
-        return json.dumps(self.signature_dict(), ensure_ascii=False, separators=(",", ":"))
+        `name` is the name the model sees (HA's by default). Strings need no type; numbers,
+        ranges and choices say what they take.
+        """
+        properties: dict[str, Any] = self.parameters.get("properties") or {}
+        params = ", ".join(_parameter(key, value) for key, value in properties.items())
+        line = f"{name or self.name}({params})"
+        return f"{line}: {self.description}" if self.description else line
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,10 +81,35 @@ def compact_tools(
     custom_serializer: Callable[[Any], Any] | None,
     *,
     drop: Iterable[str] = DROPPED_PARAMETERS,
+    drop_by_tool: Mapping[str, Iterable[str]] | None = None,
 ) -> list[ToolSpec]:
-    """Return the offered tools in the compact form, in HA's order."""
+    """Return the offered tools in the compact form, in HA's order.
+
+    `drop_by_tool` names, by tool name without its namespace, optional parameters the home
+    cannot use; a tool left with none of its optional settings (a light tool in a home of
+    on/off lights) is not offered.
+    """
     dropped = frozenset(drop)
-    return [compact_tool(tool, custom_serializer, drop=dropped) for tool in tools]
+    specs: list[ToolSpec] = []
+    for tool in tools:
+        extra = frozenset((drop_by_tool or {}).get(tool.name.rsplit("__", 1)[-1], ()))
+        spec = compact_tool(tool, custom_serializer, drop=dropped | extra)
+        settings = set(spec.parameters.get("properties") or ()) - _TARGET_PARAMETERS
+        if extra and not settings:
+            continue
+        specs.append(spec)
+    return specs
+
+
+def model_tool_names(names: Iterable[str]) -> dict[str, str]:
+    """Return HA's tool names mapped to what the model sees: without the namespace if unique.
+
+    `intent__HassTurnOn` becomes `HassTurnOn` (fewer tokens to read and to write); calls
+    are mapped back by `resolve_tool_name`.
+    """
+    listed = list(names)
+    short = Counter(name.rsplit("__", 1)[-1] for name in listed)
+    return {name: base if short[base := name.rsplit("__", 1)[-1]] == 1 else name for name in listed}
 
 
 def compact_tool(
@@ -107,7 +133,7 @@ def compact_tool(
     for key in list(properties):
         if key not in required and (key in drop or _single_choice(properties[key])):
             del properties[key]
-    description = short_description(tool.description or "")
+    description = _ANY_TARGET.sub("", short_description(tool.description or ""))
     if restates_name(description, tool.name):
         description = ""
     return ToolSpec(name=tool.name, description=description, parameters=schema)
@@ -182,6 +208,15 @@ def lean_schema(schema: Mapping[str, Any]) -> JsonSchema:
     return lean
 
 
+def _parameter(key: str, schema: Mapping[str, Any]) -> str:
+    """Return `key`, or `key: hint` when the parameter takes more than text."""
+    hint = _type_hint(schema)
+    if hint in ("string", "string[]", "any", "any[]"):  # text: HA takes one name or several
+        return key
+    text = hint if isinstance(hint, str) else json.dumps(hint, separators=(",", ":"))
+    return f"{key}: {text}"
+
+
 def _type_hint(schema: Mapping[str, Any]) -> Any:
     """Return a short type hint: "string", "string[]", "integer 0 to 100", "a|b", {…}."""
     kind = schema.get("type")
@@ -194,15 +229,17 @@ def _type_hint(schema: Mapping[str, Any]) -> Any:
         return f"({inner})[]" if "|" in inner or " " in inner else f"{inner}[]"
     if kind == "object" and schema.get("properties"):
         return {key: _type_hint(value) for key, value in schema["properties"].items()}
-    hint = str(kind or "any")
     if "minimum" in schema and "maximum" in schema:
-        hint += f" {schema['minimum']} to {schema['maximum']}"
-    return hint
+        return f"{schema['minimum']}-{schema['maximum']}"
+    return str(kind or "any")
 
 
-def fallback_tool_block(tools: Iterable[ToolSpec]) -> str:
-    """Return a Qwen-style `# Tools` block with one compact signature per line."""
-    lines = "\n".join(tool.signature() for tool in tools)
+def tool_block(tools: Iterable[ToolSpec], names: Mapping[str, str] | None = None) -> str:
+    """Return a Qwen-style `# Tools` block with one signature line per tool.
+
+    `names` maps HA's tool names to the names the model sees.
+    """
+    lines = "\n".join(tool.signature((names or {}).get(tool.name)) for tool in tools)
     return f"{_TOOLS_HEADER}\n{lines}\n{_TOOLS_FOOTER}"
 
 

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import AsyncGenerator, AsyncIterator, Callable, Sequence
+import contextlib
 from dataclasses import dataclass, field, replace
 from http import HTTPStatus
 import json
@@ -326,7 +327,7 @@ class RkllamaClient:
         think: bool | None = None,
         response_format: JsonValue = None,
         deadline: float | None = None,
-    ) -> AsyncIterator[ChatChunk]:
+    ) -> AsyncGenerator[ChatChunk]:
         """Stream an answer: content chunks, tool calls, then one `done` chunk with stats.
 
         `deadline` (event-loop time) bounds the whole answer. The stream is never dropped
@@ -344,9 +345,13 @@ class RkllamaClient:
         if flavour is ApiFlavour.LEGACY:
             # The fork runs concurrent streams on one handle and mixes their output, so the
             # lock is held until the answer is read to its end (in the background if need be).
+            # Closed with this generator, so an early stop starts the drain at once.
             stream = _Stream(self, "/generate", LegacyTranslator(), deadline, self._legacy_lock)
-            async for chunk in stream.run(_legacy_body(messages, stream=True)):
-                yield chunk
+            async with contextlib.aclosing(
+                stream.run(_legacy_body(messages, stream=True))
+            ) as chunks:
+                async for chunk in chunks:
+                    yield chunk
             return
         body: JsonObject = {
             "model": model,
@@ -361,8 +366,11 @@ class RkllamaClient:
             body["think"] = think
         if response_format is not None:
             body["format"] = response_format
-        async for chunk in _Stream(self, "/api/chat", OllamaTranslator(), deadline).run(body):
-            yield chunk
+        # Closed with this generator, so an early stop starts the drain at once.
+        stream = _Stream(self, "/api/chat", OllamaTranslator(), deadline)
+        async with contextlib.aclosing(stream.run(body)) as chunks:
+            async for chunk in chunks:
+                yield chunk
 
     async def chat_complete(
         self,
@@ -578,7 +586,7 @@ class _Stream:
         limit = self.loop.time() + self.client.timeouts.first_chunk
         return limit if self.deadline is None else min(limit, self.deadline)
 
-    async def run(self, payload: JsonObject) -> AsyncIterator[ChatChunk]:
+    async def run(self, payload: JsonObject) -> AsyncGenerator[ChatChunk]:
         """Yield the answer's chunks; every path out leaves the response read or draining.
 
         Even after a bad line the rest is drained: upstream kills a worker whose client
