@@ -11,8 +11,6 @@ from .canned import benchmark_answer
 from .messages import last_user_text, message_text
 
 TOOL_NAME_RE = re.compile(r"[A-Za-z0-9_.]*Hass(?:TurnOn|TurnOff)")
-# A tool list entry in a prompt: `"name": "intent__HassTurnOn"` (JSON, with or without spaces).
-_LISTED_TOOL_RE = re.compile(r'"name":\s*"([A-Za-z0-9_.]*Hass(?:TurnOn|TurnOff))"')
 _AND_RE = re.compile(r"\s+and\s+(?:the\s+)?", re.IGNORECASE)
 _TURN_RE = re.compile(r"\bturn (on|off) (?:the )?(.+)", re.IGNORECASE | re.DOTALL)
 # Spaces around the operator, as people write sums: dates (2026-11-25) and ranges stay text.
@@ -81,13 +79,10 @@ def _is_tool_result(messages: list[dict[str, Any]]) -> bool:
 
 
 def _offered_tools(messages: list[dict[str, Any]], tool_names: list[str]) -> list[str]:
-    """Return tool names from the request's `tools` plus those a prompt's tool list names.
-
-    Only tool-list entries (`"name": "…"`) count: a name in the user's words offers no tool.
-    """
+    """Return tool names from the request plus HassTurnOn/Off names found in the messages."""
     names = list(tool_names)
     for message in messages:
-        names.extend(_LISTED_TOOL_RE.findall(message_text(message.get("content"))))
+        names.extend(TOOL_NAME_RE.findall(message_text(message.get("content"))))
     return names
 
 
