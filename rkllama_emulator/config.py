@@ -60,6 +60,8 @@ class EmulatorConfig:
     version: str | None = None
     drop_after_pieces: int = 3
     huge_line_bytes: int = 4 * 1024 * 1024
+    context_window: int | None = None
+    """Refuse prompts longer than this many tokens with a task error (None: no limit)."""
     proxy_token: str | None = None
     """Answer 401 unless `Authorization: Bearer <token>` is sent (a reverse proxy in front)."""
     tool_call_chatter: str = ""

@@ -21,10 +21,34 @@ class Fault(StrEnum):
     HUGE_LINE = "huge_line"
     NOT_RKLLAMA = "not_rkllama"
     ERROR_200 = "error_200"
+    STALL_AFTER_HEADERS = "stall_after_headers"
+    STALL_MID_STREAM = "stall_mid_stream"
+    KEEPALIVE_TRICKLE = "keepalive_trickle"
+    BAD_JSON_LATER = "bad_json_later"
+    DEEP_JSON = "deep_json"
+    NON_UTF8 = "non_utf8"
+    TASK_ERROR = "task_error"
+    UNLOAD_KILLS = "unload_kills"
+    PROXY_502 = "proxy_502"
+    PROXY_504 = "proxy_504"
+    POLL_HTTP_500 = "poll_http_500"
+    POLL_HANG = "poll_hang"
+    POLL_BAD_JSON = "poll_bad_json"
+    UNLISTED_TOOL_CALL = "unlisted_tool_call"
 
 
 SERVER_FAULTS = frozenset({Fault.REFUSE, Fault.NOT_RKLLAMA})
 LOAD_FAULTS = frozenset({Fault.LOAD_FAILURE, Fault.INVALID_MAGIC})
+HELD_FAULTS = frozenset(
+    {
+        Fault.HANG,
+        Fault.STALL_AFTER_HEADERS,
+        Fault.STALL_MID_STREAM,
+        Fault.KEEPALIVE_TRICKLE,
+        Fault.POLL_HANG,
+    }
+)
+"""Faults that hold a request until clear_faults() (or the emulator stops)."""
 
 
 @dataclass
@@ -46,7 +70,7 @@ class FaultBoard:
     def set(self, fault: Fault, times: int | None, delay: float) -> None:
         """Activate a fault."""
         self._active[fault] = FaultSetting(times=times, delay=delay)
-        if fault is Fault.HANG and self._hang_release.is_set():
+        if fault in HELD_FAULTS and self._hang_release.is_set():
             self._hang_release = asyncio.Event()
 
     def clear(self) -> None:
@@ -74,5 +98,10 @@ class FaultBoard:
         return setting
 
     async def wait_hang_release(self) -> None:
-        """Wait until the HANG fault is cleared."""
+        """Wait until the held faults are cleared."""
         await self._hang_release.wait()
+
+    @property
+    def released(self) -> bool:
+        """Return True once clear_faults() released held requests."""
+        return self._hang_release.is_set()

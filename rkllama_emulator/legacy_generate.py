@@ -12,10 +12,10 @@ from .engine import GenerationStats
 from .faults import Fault
 from .messages import LEGACY_SYSTEM_PROMPT, clean_messages, legacy_messages
 from .ollama_shapes import ERROR_200_TEXT
-from .ollama_stream import StreamFaults
 from .records import RecordedRequest
 from .routes_legacy import NO_MODEL, current_worker
 from .state import STATE_KEY
+from .stream_faults import StreamFaults
 from .wire import LazyStream, html_error, json_body
 
 if TYPE_CHECKING:

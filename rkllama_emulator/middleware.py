@@ -10,6 +10,7 @@ from aiohttp import web
 
 from .config import Flavour
 from .faults import Fault
+from .route_faults import route_fault
 from .state import STATE_KEY
 from .wire import html_error
 
@@ -36,6 +37,8 @@ async def rkllama_middleware(request: web.Request, handler: Handler) -> web.Stre
             if request.path == "/" and request.method == "GET":
                 return web.Response(text="Ollama is running", content_type="text/plain")
             return html_error(404)
+        if (faulty := await route_fault(request, state.faults)) is not None:
+            return faulty
         return await handler(request)
     except web.HTTPException as error:
         if error.status in {404, 405}:

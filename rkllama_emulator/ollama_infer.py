@@ -14,10 +14,19 @@ from .engine import GenerationStats
 from .faults import Fault
 from .jsonformat import formatted_content
 from .messages import tool_names_of
-from .ollama_shapes import ABORT_TEXT, ERROR_200_TEXT, final_line, full_body, metrics
-from .ollama_stream import HoldBack, StreamDelivery, StreamFaults
+from .ollama_shapes import (
+    ABORT_TEXT,
+    ERROR_200_TEXT,
+    final_line,
+    full_body,
+    metrics,
+    piece_line,
+)
+from .ollama_stream import CUT_DELAY, HoldBack, StreamDelivery
 from .options import bad_integer_option, max_new_tokens, merge_options
 from .residency import LoadError
+from .stream_faults import TASK_ERROR_TEXT, consume_stream_faults
+from .structured import structured_reply
 from .toolcalls import extract_tool_calls
 from .wire import LazyStream, html_error, json_body, stream_line
 
@@ -44,6 +53,11 @@ class OllamaJob:
     options: dict[str, Any]
     loaded_by: str
     record: RecordedRequest
+
+
+UNLISTED_TOOL_CALL = (
+    '<tool_call>\n{"name": "fake__HassTurnOn", "arguments": {"name": "lamp"}}\n</tool_call>'
+)
 
 
 def load_error_response(model: str, error: LoadError) -> web.Response:
@@ -99,7 +113,15 @@ class OllamaRun:
         record = job.record
         record.think, record.prompt, record.prompt_tokens = think, rendered.text, rendered.tokens
         self.stats.prompt_tokens = rendered.tokens
+        window = state.config.context_window
+        if window is not None and rendered.tokens > window:
+            # The runtime refuses the prompt; the worker reports a task error and the
+            # stream is cut without a final line.
+            return await self._task_error()
         text = brain.reply(job.model, job.brain_messages, tool_names_of(job.tools), think)
+        text = structured_reply(text, job.fmt)
+        if state.faults.consume(Fault.UNLISTED_TOOL_CALL) is not None:
+            text = UNLISTED_TOOL_CALL  # a small model inventing a tool it was not offered
         if state.config.tool_call_chatter and text.endswith(brain.TOOL_CALL_CLOSE):
             text += state.config.tool_call_chatter
         pieces = await state.renderer.pieces(info, text)
@@ -147,6 +169,16 @@ class OllamaRun:
         except TimeoutError:
             return await self._timed_out(worker)
         return await self._generate(worker, pieces, think=bool(think))
+
+    async def _task_error(self) -> web.StreamResponse:
+        """Answer as upstream does when the runtime fails a task before any piece."""
+        self.job.record.reply = TASK_ERROR_TEXT
+        if not self.job.stream:
+            return json_body({"error": f"Unexpected error during inference: {TASK_ERROR_TEXT}"})
+        stream = LazyStream(self.request, "application/x-ndjson")
+        await stream.send(stream_line(piece_line(self.job.model, self.job.chat, TASK_ERROR_TEXT)))
+        await asyncio.sleep(CUT_DELAY)
+        return await stream.drop()
 
     async def _request_overhead(self) -> None:
         """Spend upstream's per-request work before the queue (tokenizer, template, tokenize)."""
@@ -275,18 +307,6 @@ class OllamaRun:
             )
         return json_body(body)
 
-    def _stream_faults(self) -> StreamFaults:
-        """Consume the delivery faults that apply to this stream."""
-        faults, config = self.state.faults, self.state.config
-        drop = faults.consume(Fault.DROP_MID_STREAM)
-        malformed = faults.consume(Fault.MALFORMED_JSON)
-        huge = faults.consume(Fault.HUGE_LINE)
-        return StreamFaults(
-            drop_after=config.drop_after_pieces if drop else None,
-            malformed=malformed is not None,
-            huge_bytes=config.huge_line_bytes if huge else None,
-        )
-
     async def _deliver_stream(
         self,
         worker: Worker,
@@ -303,7 +323,12 @@ class OllamaRun:
             replay_seconds=config.holdback_replay_seconds,
         )
         delivery = StreamDelivery(
-            self.request, self.job.model, self.job.chat, holdback, self._stream_faults()
+            self.request,
+            self.job.model,
+            self.job.chat,
+            holdback,
+            faults=consume_stream_faults(self.state.faults, config),
+            board=self.state.faults,
         )
         received: list[str] = []
         while (piece := await queue.get()) is not None:
@@ -311,6 +336,11 @@ class OllamaRun:
             received.append(piece)
             await delivery.piece(piece)
         self._finish_record("".join(received))
+        if worker.killed:
+            # The worker process was killed under the running generation: no final line.
+            worker.killed = False
+            await delivery.cut()
+            return delivery.out.response
         response, _reason = await delivery.end(lambda: metrics(self.stats, self._total_ns()))
         self.job.record.first_sent_at = delivery.first_sent_at
         if delivery.client_gone:

@@ -8,8 +8,11 @@ import time
 from typing import TYPE_CHECKING
 
 from .ollama_shapes import final_line, piece_line, tool_call_line
+from .stream_faults import TASK_ERROR_TEXT, StreamFaults, hold_before_first_line
 from .toolcalls import extract_tool_calls
 from .wire import LazyStream, stream_line
+
+CUT_DELAY = 0.05  # seconds between a worker's last line and the cut, as on a real board
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -17,14 +20,7 @@ if TYPE_CHECKING:
 
     from aiohttp import web
 
-
-@dataclass(frozen=True)
-class StreamFaults:
-    """Delivery faults of one stream."""
-
-    drop_after: int | None = None
-    malformed: bool = False
-    huge_bytes: int | None = None
+    from .faults import FaultBoard
 
 
 @dataclass(frozen=True)
@@ -44,7 +40,9 @@ class StreamDelivery:
         model: str,
         chat: bool,
         holdback: HoldBack,
+        *,
         faults: StreamFaults,
+        board: FaultBoard,
     ) -> None:
         """Nothing is sent until the first line."""
         self.out = LazyStream(request, "application/x-ndjson")
@@ -52,6 +50,8 @@ class StreamDelivery:
         self.chat = chat
         self.holdback = holdback
         self.faults = faults
+        self.board = board
+        self.lines_sent = 0
         self.live = holdback.pieces <= 0
         self.held: list[str] = []
         self.thinking = False
@@ -74,14 +74,17 @@ class StreamDelivery:
         payload = stream_line(data)
         if self.first_line:
             self.first_line = False
+            await hold_before_first_line(self.faults, self.out, self.board)
             if self.faults.huge_bytes:
                 marker = b'"content": "' if self.chat else b'"response": "'
                 head = payload[: payload.find(marker) + len(marker)]
                 await self.out.send(head + b"A" * self.faults.huge_bytes)
                 self.closed = True
                 return
-            if self.faults.malformed:
-                payload = payload[: len(payload) // 2] + b"\n"
+            payload = self.faults.first_line(payload)
+        else:
+            payload = self.faults.later_line(self.lines_sent, payload)
+        self.lines_sent += 1
         await self.out.send(payload)
         if self.first_sent_at is None and not data.get("done"):
             self.first_sent_at = time.time()
@@ -90,8 +93,22 @@ class StreamDelivery:
         """Send one piece line, then drop the connection if that fault says so."""
         await self._line(piece_line(self.model, self.chat, piece))
         self.sent_pieces += 1
+        faults = self.faults
+        if faults.stall_after is not None and self.sent_pieces == faults.stall_after:
+            await self.board.wait_hang_release()
+        if faults.task_error_after is not None and self.sent_pieces >= faults.task_error_after:
+            await self._line(piece_line(self.model, self.chat, TASK_ERROR_TEXT))
+            await self.cut()
+            return
         drop_after = self.faults.drop_after
         if drop_after is not None and self.sent_pieces >= drop_after and not self.out.broken:
+            self.dropped = True
+            await self.out.drop()
+
+    async def cut(self) -> None:
+        """Cut the connection without a final line (the worker died)."""
+        if not self.out.broken:
+            await asyncio.sleep(CUT_DELAY)
             self.dropped = True
             await self.out.drop()
 

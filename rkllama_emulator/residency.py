@@ -49,6 +49,8 @@ class Worker:
     dead_until: float | None = None
     active: int = 0
     abort: bool = False
+    killed: bool = False
+    """The worker process was killed under a running generation (UNLOAD_KILLS)."""
     stranded: str = ""
     last_metrics: dict[str, int] | None = None
 

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 from aiohttp import web
 
 from .bodies import BodyError, get_dict, json_force, loaded_by
+from .faults import Fault
 from .models import ModelStore
 from .residency import LoadError
 from .state import STATE_KEY
@@ -61,6 +62,10 @@ async def unload_model(request: web.Request) -> web.Response:
     if not raw:
         return json_body({"error": "Please enter the name of the model to be unloaded."}, 400)
     name = ModelStore.strip_namespace(str(raw))
+    worker = state.residency.get(name)
+    if worker is not None and worker.busy and state.faults.consume(Fault.UNLOAD_KILLS):
+        # Upstream SIGKILLs a worker that does not exit in time, mid-generation.
+        worker.abort = worker.killed = True
     if not state.residency.unload(name):
         return json_body({"error": f"No model {name} are currently loaded."}, 400)
     return json_body({"message": f"Model {name} successfully unloaded!"})

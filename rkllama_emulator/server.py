@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from dataclasses import replace
 from typing import TYPE_CHECKING, Any, Self
 
 from aiohttp import web
@@ -78,6 +79,26 @@ class RkllamaEmulator:
         await self._runner.cleanup()
         await self._listener.wait_closed()
         self._runner = None
+
+    def change(self, **changes: Any) -> None:
+        """Change knobs read per request (`proxy_token`, `context_window`) while running."""
+        self.config = replace(self.config, **changes)
+        self.state.config = self.config
+
+    async def restart(self, **changes: Any) -> str:
+        """Stop, apply config changes (e.g. another `flavour`: an upgrade) and start again.
+
+        The new server listens on the same address and starts with nothing loaded, as after
+        a real restart; the model directory stays.
+        """
+        host, port = self._listener.host if self._listener else "127.0.0.1", 0
+        if self._listener is not None:
+            port = self._listener.port
+        await self.stop()
+        self.config = replace(self.config, **changes)
+        self.state = EmulatorState.create(self.config)
+        self._listener = None
+        return await self.start(host, port)
 
     async def __aenter__(self) -> Self:
         """Start on 127.0.0.1 with a free port."""

@@ -81,6 +81,17 @@ class LazyStream:
         self.broken = False
         self.started = False
 
+    async def start(self) -> None:
+        """Send the status line and headers now, before any body byte."""
+        if self.started or self.broken:
+            return
+        self.started = True
+        try:
+            await self.response.prepare(self.request)
+            await self.response.drain()
+        except ConnectionError:
+            self.broken = True
+
     async def send(self, data: bytes) -> bool:
         """Write bytes (starting the response first); return False once the client is gone."""
         if self.broken:

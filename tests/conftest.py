@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Generator
+import asyncio
+from collections.abc import AsyncIterator, Generator, Iterable
 from pathlib import Path
 import re
 from typing import Any
 from unittest.mock import AsyncMock, patch
 
+from homeassistant.components import conversation
 from homeassistant.const import CONF_LLM_HASS_API, CONF_MODEL, CONF_PROMPT, CONF_URL
-from homeassistant.core import HomeAssistant
-from homeassistant.helpers import llm
+from homeassistant.core import Context, HomeAssistant
+from homeassistant.helpers import entity_registry as er, llm
 from homeassistant.setup import async_setup_component
 from homeassistant.util.yaml import parse_yaml
 import pytest
@@ -28,6 +30,46 @@ from rkllama_emulator.messages import message_text
 
 TEST_MODEL = "Qwen2.5-1.5B-Instruct"
 REASONING_MODEL = "DeepSeek-R1-1.5B"
+MAX_SPOKEN_CHARS = 150
+_UNSPEAKABLE = re.compile(
+    r"https?://|www\.|[<>{}\[\]]|\b\w+(?:Error|Exception)\b|Traceback|\bHTTP\b|\d{3,}\s*:"
+)
+
+
+def agent_id(hass: HomeAssistant, entry: MockConfigEntry, kind: str = "conversation") -> str:
+    """Return the entity id of the entry's conversation agent (or AI task entity)."""
+    subentry_type = "conversation" if kind == "conversation" else "ai_task_data"
+    subentry = next(s for s in entry.subentries.values() if s.subentry_type == subentry_type)
+    entity_id = er.async_get(hass).async_get_entity_id(kind, DOMAIN, subentry.subentry_id)
+    assert entity_id is not None
+    return entity_id
+
+
+async def say(
+    hass: HomeAssistant, entry: MockConfigEntry, text: str, cid: str | None = None
+) -> conversation.ConversationResult:
+    """Converse in a task of its own, as every pipeline run does.
+
+    (HA leaves a failed turn's chat log in the caller's context; in production each
+    request has its own context, so run each turn in a task to test what users get.)
+    """
+    return await asyncio.create_task(
+        conversation.async_converse(hass, text, cid, Context(), agent_id=agent_id(hass, entry))
+    )
+
+
+def speech(result: conversation.ConversationResult) -> str:
+    """Return what Assist says for a result."""
+    return str(result.response.speech["plain"]["speech"])
+
+
+def assert_speakable(text: str, secrets: Iterable[str] = ()) -> None:
+    """Assert that `text` is one short sentence fit for a speaker, without secrets."""
+    assert text, "nothing to say"
+    assert len(text) <= MAX_SPOKEN_CHARS, text
+    assert not _UNSPEAKABLE.search(text), text
+    for secret in secrets:
+        assert secret not in text
 
 
 @pytest.fixture(autouse=True)

@@ -42,23 +42,29 @@ async def test_plain_data(hass: HomeAssistant, mock_config_entry: MockConfigEntr
 async def test_structured_data(
     hass: HomeAssistant, mock_config_entry: MockConfigEntry, emulator: RkllamaEmulator
 ) -> None:
-    """Structured data: `format` goes to the server; the JSON is read and validated."""
+    """Structured data: `format` goes to the server; the generated JSON is read and validated.
+
+    The instructions hold a question, not the answer: the model must work out 423 and give it
+    in the requested structure.
+    """
     result = await ai_task.async_generate_data(
         hass,
         task_name="json",
         entity_id=_task_entity(hass, mock_config_entry),
-        instructions='{"answer": 423, "unit": "apples"}',
+        instructions="What is 145 + 278?",
         structure=STRUCTURE,
     )
-    assert result.data == {"answer": 423, "unit": "apples"}
+    assert result.data["answer"] == 423
+    assert isinstance(result.data["unit"], str)
     request = emulator.requests[-1]
+    assert "423" not in str(request.messages)
     assert request.format["properties"]["answer"] == {"type": "integer"}
     assert request.format["required"] == ["answer"]
 
 
 @pytest.mark.parametrize(
     "instructions",
-    ["What is 145 + 278?", '{"answer": "many"}'],
+    ["Say hello", '{"answer": "many"}'],
     ids=["no_json", "wrong_type"],
 )
 @pytest.mark.usefixtures("init_integration")

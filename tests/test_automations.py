@@ -174,7 +174,7 @@ async def test_process_server_down_speaks_error(
     response = await _process(hass, "What is 145 + 278?")
     assert response["response"]["response_type"] == "error"
     spoken = _spoken(response)
-    assert spoken.startswith("Cannot connect to the rkllama server")
+    assert spoken.startswith("I cannot reach the rkllama server")
     assert "Traceback" not in spoken
 
     # Once the coordinator has noticed, the agent is unavailable; the action still answers.
@@ -183,7 +183,7 @@ async def test_process_server_down_speaks_error(
     assert hass.states.get(README_AGENT).state == "unavailable"
     response = await _process(hass, "What is 145 + 278?")
     assert response["response"]["response_type"] == "error"
-    assert _spoken(response).startswith("Cannot connect to the rkllama server")
+    assert _spoken(response).startswith("I cannot reach the rkllama server")
 
 
 @pytest.mark.usefixtures("agents")
@@ -211,7 +211,7 @@ async def test_generate_data_server_down_raises(
 ) -> None:
     """The board is down: `ai_task.generate_data` fails with the translated sentence."""
     await emulator.stop()
-    with pytest.raises(HomeAssistantError, match=r"^Cannot connect to the rkllama server"):
+    with pytest.raises(HomeAssistantError, match=r"^I cannot reach the rkllama server"):
         await _generate(hass, '{"title": "x"}', {"title": {"selector": {"text": None}}})
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
+from dataclasses import replace
 import time
 from typing import Any
 from unittest.mock import patch
@@ -27,8 +28,8 @@ from custom_components.rkllm.conversation import RkllmConversationEntity
 from custom_components.rkllm.llm_entity import PARTIAL_MARK, _Generation
 from rkllama_emulator import EmulatorConfig, Fault, Flavour, RkllamaEmulator, Timing
 
+from .conftest import agent_id
 from .home_helpers import async_build_home
-from .test_prompt import agent_id
 
 STATS = GenerationStats(1, 1, None, None, None, 0.0, 0.0, "stop")
 
@@ -105,7 +106,7 @@ async def test_answer_and_memory(
         "user",
     ]
     assert request.tools is None
-    assert request.options == {"temperature": 0.5, "num_ctx": 4096}
+    assert request.options == {"temperature": 0.5, "num_ctx": 4096, "num_predict": 512}
     coordinator = mock_config_entry.runtime_data.coordinator
     assert coordinator.data.last_inference is not None
 
@@ -284,7 +285,8 @@ async def test_unusable_tool_call_retried_then_honest(
 ) -> None:
     """A call to a tool that was not offered: one corrective retry, then a spoken failure."""
     before = len(emulator.requests)
-    result = await _say(hass, mock_config_entry, "Use fake__HassTurnOn to turn on the lamp")
+    emulator.set_fault(Fault.UNLISTED_TOOL_CALL, times=2)  # the model invents a tool, twice
+    result = await _say(hass, mock_config_entry, "Turn on the lamp")
     assert result.response.response_type is intent.IntentResponseType.ACTION_DONE
     assert _speech(result) == (
         "The model's tool call failed: there is no tool named fake__HassTurnOn."
@@ -305,7 +307,7 @@ async def test_unusable_tool_call_retried_then_honest(
         (Fault.HTTP_500, "The rkllama server reported an error"),
         (Fault.ERROR_200, "The rkllama server reported an error"),
         (Fault.MALFORMED_JSON, "The rkllama server sent an invalid response"),
-        (Fault.REFUSE, "Cannot connect to the rkllama server"),
+        (Fault.REFUSE, "I cannot reach the rkllama server"),
         (Fault.SLOW_FIRST_TOKEN, "The rkllama server did not answer in time"),
     ],
 )
@@ -318,7 +320,8 @@ async def test_server_errors_spoken(
     message: str,
 ) -> None:
     """Each failure ends the turn with a short translated error; history stays clean."""
-    mock_config_entry.runtime_data.client.first_chunk_timeout = 0.3
+    client = mock_config_entry.runtime_data.client
+    client.timeouts = replace(client.timeouts, first_chunk=0.3)
     first = await _say(hass, mock_config_entry, "My name is Ada")
     cid = first.conversation_id
     emulator.set_fault(fault, times=1, delay=1.0)
@@ -326,7 +329,7 @@ async def test_server_errors_spoken(
     assert result.response.response_type is intent.IntentResponseType.ERROR
     assert _speech(result).startswith(message)
     emulator.clear_faults()
-    mock_config_entry.runtime_data.client.first_chunk_timeout = 10.0
+    client.timeouts = replace(client.timeouts, first_chunk=10.0)
 
     result = await _say(hass, mock_config_entry, "What is my name?", cid)
     assert _speech(result) == "Your name is Ada."
@@ -363,14 +366,14 @@ async def test_dropped_mid_answer_keeps_partial(
         (
             {CONF_MODEL: "Qwen2.5-1.5B-Instruct", CONF_KEEP_LOADED: False},
             Fault.LOAD_FAILURE,
-            "The rkllama server failed to load the model",
+            "The rkllama server could not load the model",
         ),
         (
             {CONF_MODEL: "Qwen2.5-1.5B-Instruct", CONF_KEEP_LOADED: False},
             Fault.INVALID_MAGIC,
-            "The rkllama server failed to load the model",
+            "The model does not fit the server's NPU runtime",
         ),
-        ({CONF_MODEL: "No-Such-Model-7B"}, None, "The model is not available"),
+        ({CONF_MODEL: "No-Such-Model-7B"}, None, "The model is not installed"),
     ],
 )
 @pytest.mark.usefixtures("init_integration")

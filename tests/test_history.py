@@ -27,8 +27,8 @@ from custom_components.rkllm.tokenizer import (
 )
 from rkllama_emulator import RkllamaEmulator, create_seed_models
 
+from .conftest import agent_id
 from .home_helpers import build_tiny_tokenizer, count_words
-from .test_prompt import agent_id
 
 TINY_MODEL = "tiny-chat-1b"
 ANSWER_RESERVE = 512

@@ -180,7 +180,8 @@ async def test_failover_before_first_word(
     """A board that refuses, errors or stays silent is skipped; the next one answers once."""
     home = await _add_server(hass, boards[0].url, [_agent()])
     await _add_server(hass, boards[1].url)
-    home.runtime_data.client.first_chunk_timeout = 0.5
+    client = home.runtime_data.client
+    client.timeouts = replace(client.timeouts, first_chunk=0.5)
     agent_id = _agent_id(hass, home)
     boards[0].set_fault(fault, delay=5.0)
 
@@ -251,7 +252,7 @@ async def test_board_down_agent_available_and_rejoin(
         await _poll(hass)
     assert hass.states.get(agent_id).state == STATE_UNAVAILABLE
     result = await _ask(hass, agent_id, "What is 1 + 2?")
-    assert _speech(result).startswith("Cannot connect to the rkllama server")
+    assert _speech(result).startswith("I cannot reach the rkllama server")
 
     # Both come back with the next poll; the agent's own board serves it again.
     for board in boards[:2]:

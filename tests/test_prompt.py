@@ -32,17 +32,10 @@ from custom_components.rkllm.relevance import Entity
 from custom_components.rkllm.tool_format import ToolSpec
 from rkllama_emulator import RkllamaEmulator, qwen_vocab
 
+from .conftest import agent_id
 from .home_helpers import async_build_home
 
 GENERATION_PROMPT = "<|im_start|>assistant\n"
-
-
-def agent_id(hass: HomeAssistant, entry: MockConfigEntry) -> str:
-    """Return the entity id of the entry's conversation agent."""
-    subentry = next(s for s in entry.subentries.values() if s.subentry_type == "conversation")
-    entity_id = er.async_get(hass).async_get_entity_id("conversation", DOMAIN, subentry.subentry_id)
-    assert entity_id is not None
-    return entity_id
 
 
 def test_split_system_prompt() -> None:

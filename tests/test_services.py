@@ -89,7 +89,7 @@ async def test_entry_not_loaded(hass: HomeAssistant, init_integration: MockConfi
     ("fault", "translation_key"),
     [
         (Fault.LOAD_FAILURE, "model_load_failed"),
-        (Fault.INVALID_MAGIC, "model_load_failed"),
+        (Fault.INVALID_MAGIC, "model_version_mismatch"),
     ],
 )
 async def test_load_failures(

@@ -13,9 +13,6 @@ from .const import (
     CONF_BOARDS,
     CONF_TOKEN,
     DOMAIN,
-    FIRST_CHUNK_TIMEOUT,
-    IDLE_CHUNK_TIMEOUT,
-    LOAD_TIMEOUT,
     UNLOAD_DRAIN_LIMIT,
 )
 from .coordinator import RkllmConfigEntry, RkllmDataUpdateCoordinator, RkllmRuntimeData
@@ -43,9 +40,6 @@ async def async_setup_entry(hass: HomeAssistant, entry: RkllmConfigEntry) -> boo
         entry.data[CONF_URL],
         session=async_get_clientsession(hass),
         token=entry.data.get(CONF_TOKEN) or None,
-        first_chunk_timeout=FIRST_CHUNK_TIMEOUT,
-        idle_timeout=IDLE_CHUNK_TIMEOUT,
-        load_timeout=LOAD_TIMEOUT,
     )
     coordinator = await RkllmDataUpdateCoordinator.async_create(hass, entry, client)
     await coordinator.async_config_entry_first_refresh()

@@ -6,6 +6,7 @@ import asyncio
 from collections.abc import Mapping
 import ipaddress
 import logging
+import math
 import os
 import re
 from typing import Any, override
@@ -24,8 +25,10 @@ from homeassistant.const import (
     CONF_LLM_HASS_API,
     CONF_MODEL,
     CONF_NAME,
+    CONF_PASSWORD,
     CONF_PROMPT,
     CONF_URL,
+    CONF_USERNAME,
 )
 from homeassistant.core import HomeAssistant, callback
 from homeassistant.data_entry_flow import AbortFlow
@@ -49,7 +52,9 @@ import probatio
 from yarl import URL
 
 from .api import RkllamaAuthError, RkllamaClient, RkllamaError, RkllamaUnsupportedError
+from .api.urls import has_credentials, token_travels_in_clear, without_credentials
 from .const import (
+    CONF_BOARDS,
     CONF_ENTITIES_IN_PROMPT,
     CONF_KEEP_LOADED,
     CONF_MAX_HISTORY,
@@ -59,6 +64,8 @@ from .const import (
     CONF_TEMPERATURE,
     CONF_THINK,
     CONF_TOKEN,
+    CONF_TURN_TIMEOUT,
+    DEFAULT_BOARDS,
     DEFAULT_ENTITIES_IN_PROMPT,
     DEFAULT_HOST,
     DEFAULT_KEEP_LOADED,
@@ -68,23 +75,28 @@ from .const import (
     DEFAULT_SHOW_THINKING,
     DEFAULT_TEMPERATURE,
     DEFAULT_THINK,
+    DEFAULT_TURN_TIMEOUT,
     DEFAULT_URL,
     DOMAIN,
     ENTITIES_ALL,
     ENTITIES_RELEVANT,
     ENV_SERVER_HOST,
     ENV_SERVER_PORT,
+    MAX_BOARDS,
     MAX_MAX_HISTORY,
     MAX_NUM_CTX,
     MAX_TEMPERATURE,
+    MAX_TURN_TIMEOUT,
     MIN_MAX_HISTORY,
     MIN_NUM_CTX,
     MIN_TEMPERATURE,
+    MIN_TURN_TIMEOUT,
     PROBE_TIMEOUT,
 )
 from .coordinator import RkllmConfigEntry
 from .models import KNOWN_MODELS, find_known_model, model_profile
 from .prompt_preview import async_prompt_preview
+from .validation import subentry_errors
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -97,6 +109,9 @@ STEP_USER_DATA_SCHEMA = probatio.Schema(
         probatio.Optional(CONF_TOKEN): TextSelector(
             TextSelectorConfig(type=TextSelectorType.PASSWORD)
         ),
+        probatio.Optional(CONF_BOARDS, default=DEFAULT_BOARDS): NumberSelector(
+            NumberSelectorConfig(min=1, max=MAX_BOARDS, step=1, mode=NumberSelectorMode.BOX)
+        ),
     }
 )
 
@@ -105,6 +120,18 @@ STEP_REAUTH_DATA_SCHEMA = probatio.Schema(
     {
         probatio.Optional(CONF_TOKEN): TextSelector(
             TextSelectorConfig(type=TextSelectorType.PASSWORD)
+        ),
+    }
+)
+
+
+STEP_REAUTH_CREDENTIALS_SCHEMA = probatio.Schema(
+    {
+        probatio.Required(CONF_USERNAME): TextSelector(
+            TextSelectorConfig(type=TextSelectorType.TEXT, autocomplete="username")
+        ),
+        probatio.Optional(CONF_PASSWORD): TextSelector(
+            TextSelectorConfig(type=TextSelectorType.PASSWORD, autocomplete="current-password")
         ),
     }
 )
@@ -155,6 +182,17 @@ def normalize_url(text: str) -> str:
         raise InvalidServerUrlError(text) from err
 
 
+def _boards(value: Any) -> int:
+    """Return the number of boards behind the address (a whole number within bounds)."""
+    try:
+        number = float(value if value is not None else DEFAULT_BOARDS)
+    except TypeError, ValueError:
+        return DEFAULT_BOARDS
+    if not math.isfinite(number):
+        return DEFAULT_BOARDS
+    return min(MAX_BOARDS, max(1, round(number)))
+
+
 def _valid_host(host: str) -> bool:
     """Return True for a host name or an IP address."""
     try:
@@ -195,6 +233,10 @@ class RkllmConfigFlow(ConfigFlow, domain=DOMAIN):
 
     VERSION = 1
     MINOR_VERSION = 1
+
+    def __init__(self) -> None:
+        """Start without a server waiting for confirmation."""
+        self._pending: tuple[dict[str, Any], str] | None = None
 
     @override
     async def async_step_user(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
@@ -252,9 +294,33 @@ class RkllmConfigFlow(ConfigFlow, domain=DOMAIN):
         data: dict[str, Any] = {CONF_URL: url}
         if token:
             data[CONF_TOKEN] = token
+        boards = _boards(user_input.get(CONF_BOARDS))
+        if boards != DEFAULT_BOARDS:
+            data[CONF_BOARDS] = boards
+        if token and token_travels_in_clear(url):
+            # Warn before the token goes over plain http to another network.
+            self._pending = (data, unique_id)
+            return await self.async_step_insecure_token()
+        return self._async_finish_server(data, unique_id)
+
+    async def async_step_insecure_token(
+        self, user_input: dict[str, Any] | None = None
+    ) -> ConfigFlowResult:
+        """Warn that the access token would travel unencrypted; go on when confirmed."""
+        assert self._pending is not None  # noqa: S101 - only reached from the server step
+        data, unique_id = self._pending
+        if user_input is None:
+            return self.async_show_form(
+                step_id="insecure_token",
+                description_placeholders={"host": str(URL(data[CONF_URL]).host)},
+            )
+        return self._async_finish_server(data, unique_id)
+
+    def _async_finish_server(self, data: dict[str, Any], unique_id: str) -> ConfigFlowResult:
+        """Create the entry, or update it when reconfiguring."""
         if self.source == SOURCE_RECONFIGURE:
             return self._async_finish_reconfigure(data, unique_id)
-        return self.async_create_entry(title=server_title(url), data=data)
+        return self.async_create_entry(title=server_title(data[CONF_URL]), data=data)
 
     async def async_step_reauth(
         self,
@@ -266,21 +332,41 @@ class RkllmConfigFlow(ConfigFlow, domain=DOMAIN):
     async def async_step_reauth_confirm(
         self, user_input: dict[str, Any] | None = None
     ) -> ConfigFlowResult:
-        """Ask for a new access token and check it against the server."""
+        """Ask for a new access token (or user name and password) and check it."""
         entry = self._get_reauth_entry()
+        url = entry.data[CONF_URL]
+        with_credentials = has_credentials(url)
         errors: dict[str, str] = {}
         if user_input is not None:
-            token = str(user_input.get(CONF_TOKEN) or "").strip()
-            errors = await self._async_validate_connection(entry.data[CONF_URL], token)
-            if not errors:
-                data = {**entry.data, CONF_TOKEN: token}
-                if not token:
-                    data.pop(CONF_TOKEN)
-                return self.async_update_reload_and_abort(entry, data=data)
+            if with_credentials:
+                # The address carries basic-auth credentials: those are what was refused.
+                new_url = str(
+                    URL(url)
+                    .with_user(str(user_input.get(CONF_USERNAME) or ""))
+                    .with_password(str(user_input.get(CONF_PASSWORD) or "") or None)
+                )
+                errors = await self._async_validate_connection(new_url, "")
+                if not errors:
+                    return self.async_update_reload_and_abort(
+                        entry, data={**entry.data, CONF_URL: new_url}
+                    )
+            else:
+                token = str(user_input.get(CONF_TOKEN) or "").strip()
+                errors = await self._async_validate_connection(url, token)
+                if not errors:
+                    data = {**entry.data, CONF_TOKEN: token}
+                    if not token:
+                        data.pop(CONF_TOKEN)
+                    return self.async_update_reload_and_abort(entry, data=data)
+        schema = STEP_REAUTH_DATA_SCHEMA
+        if with_credentials:
+            schema = self.add_suggested_values_to_schema(
+                STEP_REAUTH_CREDENTIALS_SCHEMA, {CONF_USERNAME: URL(url).user}
+            )
         return self.async_show_form(
             step_id="reauth_confirm",
-            data_schema=STEP_REAUTH_DATA_SCHEMA,
-            description_placeholders={"url": url_without_credentials(entry.data[CONF_URL])},
+            data_schema=schema,
+            description_placeholders={"url": without_credentials(url)},
             errors=errors,
         )
 
@@ -382,6 +468,23 @@ class RkllmSubentryFlowHandler(ConfigSubentryFlow):
                 description_placeholders=placeholders,
             )
 
+        if errors := subentry_errors(user_input, server_models):
+            return self.async_show_form(
+                step_id="set_options",
+                data_schema=self.add_suggested_values_to_schema(
+                    probatio.Schema(
+                        subentry_schema(
+                            self.hass,
+                            is_new=self._is_new,
+                            subentry_type=self._subentry_type,
+                            options=user_input,
+                            server_models=server_models,
+                        )
+                    ),
+                    user_input,
+                ),
+                errors=errors,
+            )
         data = clean_subentry_input(user_input, self._subentry_type)
         name = str(data.pop(CONF_NAME, "") or "").strip()
         if self._is_new:
@@ -547,6 +650,20 @@ def subentry_schema(
                 )
             ),
             probatio.Optional(
+                CONF_TURN_TIMEOUT,
+                description={
+                    "suggested_value": options.get(CONF_TURN_TIMEOUT, DEFAULT_TURN_TIMEOUT)
+                },
+            ): NumberSelector(
+                NumberSelectorConfig(
+                    min=MIN_TURN_TIMEOUT,
+                    max=MAX_TURN_TIMEOUT,
+                    step=1,
+                    unit_of_measurement="s",
+                    mode=NumberSelectorMode.BOX,
+                )
+            ),
+            probatio.Optional(
                 CONF_KEEP_LOADED,
                 description={"suggested_value": options.get(CONF_KEEP_LOADED, DEFAULT_KEEP_LOADED)},
             ): BooleanSelector(),
@@ -572,8 +689,9 @@ def clean_subentry_input(user_input: Mapping[str, Any], subentry_type: str) -> d
     for key in (CONF_MAX_HISTORY, CONF_NUM_CTX):
         if data.get(key) is not None:
             data[key] = int(data[key])
-    if data.get(CONF_TEMPERATURE) is not None:
-        data[CONF_TEMPERATURE] = float(data[CONF_TEMPERATURE])
+    for key in (CONF_TEMPERATURE, CONF_TURN_TIMEOUT):
+        if data.get(key) is not None:
+            data[key] = float(data[key])
     if subentry_type != "conversation":
         for key in (
             CONF_PROMPT,

@@ -39,6 +39,10 @@ CONF_KEEP_LOADED: Final = "keep_loaded"
 DEFAULT_KEEP_LOADED: Final = True
 CONF_SHOW_THINKING: Final = "show_thinking"
 DEFAULT_SHOW_THINKING: Final = False
+CONF_TURN_TIMEOUT: Final = "turn_timeout"  # seconds one answer may take, tools included
+DEFAULT_TURN_TIMEOUT: Final = 180  # a 7B model on a busy RK3588: load + prefill + 512 tokens
+MIN_TURN_TIMEOUT: Final = 1
+MAX_TURN_TIMEOUT: Final = 1800
 CONF_ENTITIES_IN_PROMPT: Final = "entities_in_prompt"
 ENTITIES_RELEVANT: Final = "relevant"  # the entities each request can refer to, with it
 ENTITIES_ALL: Final = "all"  # every exposed entity, in the system prompt
@@ -50,9 +54,6 @@ DEFAULT_THINK: Final = False
 
 SCAN_INTERVAL: Final = timedelta(seconds=30)
 PROBE_TIMEOUT: Final = 10.0  # seconds, config-flow connection test
-FIRST_CHUNK_TIMEOUT: Final = 120.0  # seconds: queue wait + model load + prefill
-IDLE_CHUNK_TIMEOUT: Final = 60.0  # seconds between two streamed pieces
-LOAD_TIMEOUT: Final = 300.0  # seconds, one model load
 UNLOAD_DRAIN_LIMIT: Final = 5.0  # seconds an unload waits for abandoned answers to be read
 SERVER_IDLE_UNLOAD: Final = timedelta(minutes=30)  # upstream unloads idle models after this
 KEEP_LOADED_REFRESH: Final = timedelta(minutes=25)  # touch kept models before that happens

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from typing import Literal, override
 
 from homeassistant.components import conversation
@@ -9,12 +10,15 @@ from homeassistant.components.conversation.models import AbstractConversationAge
 from homeassistant.config_entries import ConfigSubentry
 from homeassistant.const import CONF_LLM_HASS_API, CONF_PROMPT, MATCH_ALL
 from homeassistant.core import HomeAssistant
+from homeassistant.exceptions import HomeAssistantError
 from homeassistant.helpers import intent
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
 from .const import DOMAIN
 from .coordinator import RkllmConfigEntry
 from .llm_entity import RkllmLLMEntity, TurnError
+
+_LOGGER = logging.getLogger(__name__)
 
 # The NPU answers one request of a model at a time; the residency manager queues the rest.
 PARALLEL_UPDATES = 0
@@ -90,7 +94,7 @@ class RkllmConversationEntity(
             await self._async_handle_chat_log(chat_log, language=user_input.language)
         except TurnError as err:
             if not err.kept_partial:
-                raise
+                raise  # Home Assistant says it; the failed turn leaves no trace in the history
             # The streamed part of the answer stays in the history, marked as cut short;
             # the user hears why it stopped.
             response = intent.IntentResponse(language=user_input.language)
@@ -98,4 +102,12 @@ class RkllmConversationEntity(
             return conversation.ConversationResult(
                 response=response, conversation_id=chat_log.conversation_id
             )
+        except HomeAssistantError:
+            raise
+        except Exception as err:
+            # A defect must still end in one spoken sentence, never in a server error.
+            _LOGGER.exception("Unexpected error in the answer of %s", self.entity_id)
+            raise HomeAssistantError(
+                translation_domain=DOMAIN, translation_key="spoken_unknown"
+            ) from err
         return conversation.async_get_result_from_chat_log(user_input, chat_log)

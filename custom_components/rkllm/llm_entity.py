@@ -8,6 +8,7 @@ text is spoken from its first piece.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncGenerator
 from dataclasses import dataclass, field
 import logging
@@ -29,8 +30,10 @@ from .api import (
     GenerationStats,
     JsonValue,
     MessageRole,
+    RkllamaDeadlineError,
     RkllamaError,
 )
+from .bounds import MAX_ANSWER_TOKENS, turn_deadline
 from .confirmation import async_confirmation
 from .const import (
     ANSWER_TOKEN_RESERVE,
@@ -53,7 +56,7 @@ from .const import (
     MAX_TOOL_ITERATIONS,
 )
 from .coordinator import RkllmConfigEntry, RkllmDataUpdateCoordinator
-from .errors import error_translation_key
+from .errors import log_failure, spoken_key
 from .history import ContextTooSmallError
 from .models import ModelProfile
 from .stream_parser import (
@@ -69,6 +72,7 @@ from .turn_prompt import StaticPrompt, async_fit_turn, static_prompt
 
 _LOGGER = logging.getLogger(__name__)
 
+DEADLINE_GRACE = 1.0  # seconds the client gets to end a stream at the deadline itself
 PARTIAL_MARK = " …"  # appended to an answer cut short by an error
 TOOL_CALL_RETRIES = 1  # corrective retries after a tool call that cannot be used
 
@@ -111,6 +115,8 @@ class _TurnSetup:
     context_window: int
     max_history: int
     show_thinking: bool
+    deadline: float
+    """Event-loop time by which the whole turn ends (the agent's time limit)."""
     quick_confirmation: bool
     language: str
     think: bool | None
@@ -205,7 +211,7 @@ class RkllmLLMEntity(Entity):
         correction: list[ChatMessage] = []
         for _iteration in range(MAX_TOOL_ITERATIONS):
             messages = await self._async_fit(chat_log, setup)
-            result = await self._async_generate(
+            result = await self._async_generate_bounded(
                 chat_log, setup, messages + correction, response_format
             )
             correction = []
@@ -241,6 +247,7 @@ class RkllmLLMEntity(Entity):
     ) -> _TurnSetup:
         """Resolve the model and build the turn's system prompt."""
         settings = self._settings
+        deadline = turn_deadline(settings)
         coordinator = self._coordinator
         choice = str(settings[CONF_MODEL])
         profile = await coordinator.async_profile(choice)
@@ -268,10 +275,12 @@ class RkllmLLMEntity(Entity):
             options=ChatOptions(
                 temperature=float(settings.get(CONF_TEMPERATURE, DEFAULT_TEMPERATURE)),
                 num_ctx=context_window,
+                num_predict=MAX_ANSWER_TOKENS,
             ),
             context_window=context_window,
             max_history=int(settings.get(CONF_MAX_HISTORY, DEFAULT_MAX_HISTORY)),
             show_thinking=bool(settings.get(CONF_SHOW_THINKING, DEFAULT_SHOW_THINKING)),
+            deadline=deadline,
             quick_confirmation=bool(
                 settings.get(CONF_QUICK_CONFIRMATION, DEFAULT_QUICK_CONFIRMATION)
             ),
@@ -327,12 +336,31 @@ class RkllmLLMEntity(Entity):
             options=setup.options,
             think=setup.think,
             response_format=response_format,
+            deadline=setup.deadline,
         )
         async for _content in chat_log.async_add_delta_content_stream(
             self.entity_id, self._deltas(stream, setup, result)
         ):
             pass
         return result
+
+    async def _async_generate_bounded(
+        self,
+        chat_log: conversation.ChatLog,
+        setup: _TurnSetup,
+        messages: list[ChatMessage],
+        response_format: JsonValue,
+    ) -> _Generation:
+        """Generate within the turn's time limit.
+
+        The client itself ends a stream at the deadline (keeping the partial answer); this
+        bound ends a turn stuck before its stream, waiting for the NPU or a model load.
+        """
+        try:
+            async with asyncio.timeout_at(setup.deadline + DEADLINE_GRACE):
+                return await self._async_generate(chat_log, setup, messages, response_format)
+        except TimeoutError:
+            return _Generation(error=RkllamaDeadlineError("no answer within the time limit"))
 
     async def _deltas(
         self, stream: AsyncGenerator[ChatChunk], setup: _TurnSetup, result: _Generation
@@ -408,12 +436,10 @@ class RkllmLLMEntity(Entity):
         """Return the translated error for a failed generation."""
         err = result.error
         assert err is not None  # noqa: S101 - only called with an error
-        key = error_translation_key(err, mid_answer=result.received)
-        _LOGGER.warning("Answer of %s failed: %s", self.entity_id, err)
+        log_failure(_LOGGER, self.entity_id, err)
         error = TurnError(
             translation_domain=DOMAIN,
-            translation_key=key,
-            translation_placeholders={"error": str(err)},
+            translation_key=spoken_key(err, mid_answer=result.received),
         )
         last = chat_log.content[-1]
         error.kept_partial = (

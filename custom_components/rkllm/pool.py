@@ -33,8 +33,9 @@ from .api import (
 )
 from .const import CONF_KEEP_LOADED, DOMAIN, KEEP_LOADED_REFRESH, LOGGER, MAX_SWITCH_SKIPS
 from .coordinator import RkllmConfigEntry, RkllmDataUpdateCoordinator
+from .issues import clear_model_issues, report_model_issue
 
-QUEUE_LIMIT = 20
+QUEUE_LIMIT = 32
 """Requests waiting for a board across the pool; past it the user hears "busy"."""
 QUEUE_TIMEOUT = 120.0
 """Seconds a request waits for a board before the user hears "busy"."""
@@ -174,10 +175,12 @@ class NpuPool:
         options: ChatOptions | None = None,
         think: bool | None = None,
         response_format: JsonValue = None,
+        deadline: float | None = None,
     ) -> AsyncGenerator[ChatChunk]:
         """Stream one answer of the model `choice` from the best board.
 
-        `home` is the asking agent's entry: its board wins ties.
+        `home` is the asking agent's entry: its board wins ties. `deadline` (event-loop time)
+        bounds the answer.
 
         Raises:
             PoolBusyError: the queue is full, or no board became free in time.
@@ -209,6 +212,7 @@ class NpuPool:
                             options=options,
                             think=think,
                             response_format=response_format,
+                            deadline=deadline,
                         )
                     ) as chunks,
                 ):
@@ -218,6 +222,7 @@ class NpuPool:
                         spoken = spoken or bool(chunk.content or chunk.thinking or chunk.tool_calls)
                         yield chunk
             except RkllamaError as err:
+                report_model_issue(coordinator, model, err)
                 if isinstance(err, RkllamaConnectionError) and not isinstance(
                     err, RkllamaTimeoutError
                 ):
@@ -232,6 +237,7 @@ class NpuPool:
                 tried.add(board.entry_id)
                 last_error = err
             else:
+                clear_model_issues(coordinator, model)
                 if not coordinator.last_update_success:
                     # It answered while marked down: poll now so it rejoins at once.
                     coordinator.config_entry.async_create_background_task(

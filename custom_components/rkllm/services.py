@@ -15,6 +15,7 @@ from .api import (
 from .const import ATTR_CONFIG_ENTRY_ID, ATTR_MODEL, DOMAIN
 from .coordinator import RkllmConfigEntry, RkllmDataUpdateCoordinator
 from .errors import error_translation_key, report_outage
+from .issues import report_model_issue
 from .pool import ACTION_WAIT
 
 SERVICE_LOAD_MODEL = "load_model"
@@ -100,6 +101,7 @@ def _translate(
             translation_placeholders=placeholders,
         )
     report_outage(coordinator, err)
+    report_model_issue(coordinator, model, err)
     key = error_translation_key(err)
     return HomeAssistantError(
         translation_domain=DOMAIN,

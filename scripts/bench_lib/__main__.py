@@ -2,6 +2,11 @@
 
 import sys
 
+if "--pool" in sys.argv[1:]:
+    from bench_lib.pool import main
+
+    sys.exit(main([arg for arg in sys.argv[1:] if arg != "--pool"]))
+
 from bench_lib.cli import main
 
 sys.exit(main())

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+from dataclasses import replace
 from pathlib import Path
 import sys
 
@@ -58,6 +59,18 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         help="run only these comma-separated sections (set-up and first turns always run): "
         + ", ".join(SECTIONS),
     )
+    parser.add_argument(
+        "--load",
+        action="store_true",
+        help="also run section load (measure 9): 10 and 50 conversations at once on one board "
+        "and a long conversation, RSS and open files before and after (`--only load`: alone)",
+    )
+    parser.add_argument(
+        "--load-turns",
+        type=int,
+        default=1000,
+        help="turns of the long conversation in the load section (default 1000)",
+    )
     parser.add_argument("--ha-port", type=int, default=8123, help="Home Assistant's port")
     parser.add_argument("--emulator-port", type=int, default=8080, help="the emulator's port")
     parser.add_argument(
@@ -88,6 +101,16 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
 
 def make_plan(args: argparse.Namespace) -> Plan:
     """Return how much to measure."""
+    plan = _plan(args)
+    return replace(
+        plan,
+        load=args.load,
+        load_turns=args.load_turns,
+    )
+
+
+def _plan(args: argparse.Namespace) -> Plan:
+    """Return how much to measure, before the load section is chosen."""
     if args.quick:
         homes = args.homes or [10]
         reps = args.repetitions or 1

@@ -23,7 +23,7 @@ from typing import Any
 
 import aiohttp
 
-from bench_lib import agents, german_home, homes, restart
+from bench_lib import agents, german_home, homes, load, restart
 from bench_lib.agents import Agent, Side
 from bench_lib.proxy import RecordingProxy
 from bench_lib.server import EmulatorRecords, Recorder, ServerRecord, Snapshot
@@ -64,6 +64,7 @@ SECTIONS = (
     "concurrency",
     "reloads",
     "restart",
+    "load",
 )
 
 
@@ -82,9 +83,14 @@ class Plan:
     concurrency: int
     only: list[str] | None = None
     """Run these sections only (see ``SECTIONS``); None: all."""
+    load: bool = False
+    """Run the load section (9) too; it runs only when asked (--load or --only load)."""
+    load_turns: int = 1000
 
     def wants(self, section: str) -> bool:
         """Return True when ``section`` is part of this run."""
+        if section == "load":
+            return self.load or (self.only is not None and section in self.only)
         return self.only is None or section in self.only
 
     def reps_for(self, size: int) -> int:
@@ -100,6 +106,7 @@ class Raw:
     homes: dict[str, dict[str, Any]] = field(default_factory=dict)
     residency: dict[str, Any] = field(default_factory=dict)
     concurrency: dict[str, Any] = field(default_factory=dict)
+    load: dict[str, Any] = field(default_factory=dict)
 
 
 def rss_mib(pid: int | None) -> float:
@@ -393,6 +400,8 @@ class HomeRun:
         measures.append(("reloads", "6 reloads", self.reloads))
         if self.size == self.plan.goal_home:
             measures.append(("restart", "8 restart", self.restart))
+        if first:
+            measures.append(("load", "9 load", self.load))
         if self.german:  # English light commands and the costs are measured on the other homes
             measures = [m for m in measures if m[0] in {"first-text", "prompt-size"}]
         for section, name, measure in measures:
@@ -854,6 +863,24 @@ class HomeRun:
                 f"max queue wait {max(result[side]['queue_waits'], default=0):.1f}s"
             )
         self.bench.raw.concurrency = result
+
+    # -- 9. load ----------------------------------------------------------------------------
+
+    async def load(self) -> None:
+        """Concurrent conversations on one board and a long conversation (see load.py)."""
+        if self.process.pid is None:
+            raise DemoError("Home Assistant is not running")
+        plan = load.LoadPlan(sequential_turns=self.plan.load_turns)
+        async with self.step(
+            f"9 load · ours · {'/'.join(map(str, plan.concurrent))} at once, "
+            f"{plan.sequential_turns} turns in one conversation"
+        ):
+            result = await load.run(
+                self.client, self.agents["ours"].entity_id, self.records, self.process.pid, plan
+            )
+        for line in load.summary(result):
+            self.progress.note(f"  {line}")
+        self.bench.raw.load = result
 
     # -- 6. reloads ------------------------------------------------------------------------
 

@@ -26,6 +26,7 @@ from custom_components.rkllm.api import (
     RkllamaServerError,
     RkllamaTimeoutError,
     RkllamaUnsupportedError,
+    Timeouts,
 )
 from rkllama_emulator import EmulatorConfig, Fault, Flavour, RkllamaEmulator, Timing
 
@@ -170,16 +171,14 @@ async def test_refused_connection(emulator: RkllamaEmulator, client: RkllamaClie
 async def test_request_timeout(emulator: RkllamaEmulator) -> None:
     """A server that accepts but never answers runs into the request timeout."""
     emulator.set_fault(Fault.HANG)
-    async with RkllamaClient(
-        emulator.url, flavour=ApiFlavour.OLLAMA, request_timeout=0.3
-    ) as client:
+    timeouts = Timeouts(request=0.3, first_chunk=0.3)
+    async with RkllamaClient(emulator.url, flavour=ApiFlavour.OLLAMA, timeouts=timeouts) as client:
         # HANG affects generation routes; a hung chat must time out on its first chunk.
-        client.first_chunk_timeout = 0.3
         with pytest.raises(RkllamaTimeoutError):
             await collect(client.chat(ask("hello"), model=MODEL))
         # The hung answer is still being drained; a bounded close gives up on it.
         await client.close(drain_limit=0.2)
-        assert not [task for task in client._drains if not task.done()]
+        assert client.pending_drains == 0
     emulator.clear_faults()
 
 
@@ -337,15 +336,16 @@ async def test_generate_seed_surface(client: RkllamaClient) -> None:
 
 async def test_structured_tool_calls(client: RkllamaClient) -> None:
     """With `tools` the server converts <tool_call> text to tool_calls."""
-    response = await client.chat_complete(
-        ask("Turn on the kitchen light"), model=MODEL, tools=[TURN_ON]
+    chunks = await collect(
+        client.chat(ask("Turn on the kitchen light"), model=MODEL, tools=[TURN_ON])
     )
-    assert response.content == ""
-    assert len(response.tool_calls) == 1
-    call = response.tool_calls[0]
-    assert call.name == "intent__HassTurnOn"
-    assert call.arguments == {"name": "kitchen light"}
-    assert response.stats.done_reason == "tool_calls"
+    assert "".join(chunk.content for chunk in chunks) == ""
+    calls = [call for chunk in chunks for call in chunk.tool_calls]
+    assert len(calls) == 1
+    assert calls[0].name == "intent__HassTurnOn"
+    assert calls[0].arguments == {"name": "kitchen light"}
+    assert chunks[-1].stats is not None
+    assert chunks[-1].stats.done_reason == "tool_calls"
 
 
 async def test_options_are_sent_as_integers(
@@ -417,10 +417,10 @@ async def test_drop_mid_stream(emulator: RkllamaEmulator, client: RkllamaClient)
 async def test_first_chunk_timeout(emulator: RkllamaEmulator) -> None:
     """A slow first token beyond the first-chunk limit times out; within it, it succeeds."""
     emulator.set_fault(Fault.SLOW_FIRST_TOKEN, delay=0.6)
-    async with RkllamaClient(emulator.url, first_chunk_timeout=0.2) as client:
+    async with RkllamaClient(emulator.url, timeouts=Timeouts(first_chunk=0.2)) as client:
         with pytest.raises(RkllamaTimeoutError):
             await client.chat_complete(ask("hi"), model=MODEL)
-    async with RkllamaClient(emulator.url, first_chunk_timeout=5, idle_timeout=0.2) as client:
+    async with RkllamaClient(emulator.url, timeouts=Timeouts(first_chunk=5, idle=0.2)) as client:
         response = await client.chat_complete(ask("What is 1 + 2?"), model=MODEL)
         assert "3" in response.content
         assert response.stats.time_to_first_chunk >= 0.5
@@ -436,7 +436,7 @@ async def test_idle_timeout(
     emu = await start_emulator(
         timing=Timing(load_seconds=0.0, prefill_tokens_per_second=1e6, decode_tokens_per_second=2)
     )
-    async with RkllamaClient(emu.url, idle_timeout=0.15) as client:
+    async with RkllamaClient(emu.url, timeouts=Timeouts(idle=0.15)) as client:
         with pytest.raises(RkllamaTimeoutError):
             await client.chat_complete(ask("Write a haiku about AI."), model=MODEL)
         await client.wait_drained()
@@ -559,3 +559,54 @@ async def test_bearer_token_is_sent(
     async with RkllamaClient(url, token="s3cret") as client:
         assert await client.health_check()
     assert seen == ["Bearer s3cret"]
+
+
+async def test_legacy_cancelled_stream_keeps_the_lock(start_emulator: StartEmulator) -> None:
+    """The fork: a cancelled stream holds the lock until its background read ends."""
+    emu = await start_emulator(
+        flavour=Flavour.LEGACY,
+        timing=Timing(
+            load_seconds=0.0, prefill_tokens_per_second=1e6, decode_tokens_per_second=100
+        ),
+    )
+    async with RkllamaClient(emu.url) as client:
+        await client.load_model(MODEL)
+        started = asyncio.Event()
+
+        async def read() -> None:
+            async for _chunk in client.chat(ask("Is 17 a prime number? Explain."), model=MODEL):
+                started.set()
+
+        task = asyncio.create_task(read())
+        await started.wait()
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+        assert client.pending_drains == 1
+        # The next answer waits for the abandoned one to be read to its end.
+        assert "42" in await client.generate_from_prompt("What is 20 + 22?")
+        await client.wait_drained()
+    assert emu.max_concurrent_inferences == 1
+    assert emu.disconnects == 0
+
+
+@pytest.mark.parametrize(
+    ("fault", "error"),
+    [
+        (Fault.POLL_HTTP_500, RkllamaServerError),
+        (Fault.POLL_BAD_JSON, RkllamaMalformedResponseError),
+        (Fault.POLL_HANG, RkllamaTimeoutError),
+        (Fault.PROXY_502, RkllamaConnectionError),
+    ],
+)
+async def test_polled_route_faults_are_typed(
+    emulator: RkllamaEmulator, fault: Fault, error: type[Exception]
+) -> None:
+    """Broken answers of the polled routes become typed errors, quickly."""
+    timeouts = Timeouts(request=0.3)
+    async with RkllamaClient(emulator.url, flavour=ApiFlavour.OLLAMA, timeouts=timeouts) as client:
+        emulator.set_fault(fault, times=1)
+        with pytest.raises(error):
+            await client.models()
+        emulator.clear_faults()
+        assert MODEL in await client.list_models()

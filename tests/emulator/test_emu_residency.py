@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import json
 
 import aiohttp
 from emu_helpers import QWEN, chat, user
+import pytest
 
 from rkllama_emulator import Timing
 
@@ -136,5 +138,10 @@ async def test_stop_with_request_in_flight(make_emulator) -> None:
     async with aiohttp.ClientSession() as session:
         body = {"model": QWEN, "messages": [user("Is 17 a prime number? Explain.")]}
         async with session.post(f"{emu.url}/api/chat", json=body) as response:
-            await response.content.readline()
+            assert json.loads(await response.content.readline())["done"] is False
             await emu.stop()
+            # The answer in flight is cut, not finished, and nothing of it is left running.
+            with pytest.raises(aiohttp.ClientPayloadError):
+                await response.read()
+    assert not emu.state.handler_tasks
+    assert not [task for task in emu.state.tasks if not task.done()]

@@ -5,12 +5,14 @@ from .exceptions import (
     RkllamaAuthError,
     RkllamaBusyError,
     RkllamaConnectionError,
+    RkllamaDeadlineError,
     RkllamaError,
     RkllamaMalformedResponseError,
     RkllamaModelLoadError,
     RkllamaModelNotFoundError,
     RkllamaResponseError,
     RkllamaServerError,
+    RkllamaTaskError,
     RkllamaTimeoutError,
     RkllamaUnsupportedError,
 )
@@ -30,8 +32,10 @@ from .models import (
     ServerInfo,
     ToolCall,
 )
+from .timeouts import DEFAULT_TIMEOUTS, Timeouts
 
 __all__ = [
+    "DEFAULT_TIMEOUTS",
     "ApiFlavour",
     "ChatChunk",
     "ChatMessage",
@@ -48,14 +52,17 @@ __all__ = [
     "RkllamaBusyError",
     "RkllamaClient",
     "RkllamaConnectionError",
+    "RkllamaDeadlineError",
     "RkllamaError",
     "RkllamaMalformedResponseError",
     "RkllamaModelLoadError",
     "RkllamaModelNotFoundError",
     "RkllamaResponseError",
     "RkllamaServerError",
+    "RkllamaTaskError",
     "RkllamaTimeoutError",
     "RkllamaUnsupportedError",
     "ServerInfo",
+    "Timeouts",
     "ToolCall",
 ]

@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncGenerator, Sequence
+from collections.abc import AsyncGenerator, AsyncIterator, Callable, Sequence
 import contextlib
 from dataclasses import dataclass, field, replace
 from http import HTTPStatus
 import json
 import logging
-import socket
 import time
 from types import TracebackType
 from typing import Self
@@ -21,6 +20,7 @@ from .exceptions import (
     RkllamaAuthError,
     RkllamaBusyError,
     RkllamaConnectionError,
+    RkllamaDeadlineError,
     RkllamaError,
     RkllamaMalformedResponseError,
     RkllamaModelLoadError,
@@ -45,48 +45,59 @@ from .models import (
     ModelInfo,
     ServerInfo,
     ToolCall,
-    parse_tool_calls,
 )
-from .stream import read_bounded, read_json_lines
+from .stream import loads_or_none, read_bounded, read_json_lines
+from .timeouts import DEFAULT_TIMEOUTS, Timeouts
+from .translate import (
+    BODY_EXCERPT,
+    LegacyTranslator,
+    OllamaTranslator,
+    as_str,
+    error_from_text,
+    excerpt_of,
+)
+from .urls import url_secrets, without_credentials, without_credentials_text
 
 _LOGGER = logging.getLogger(__name__)
 
-DEFAULT_CONNECT_TIMEOUT = 5.0  # seconds
-DEFAULT_REQUEST_TIMEOUT = 10.0  # seconds, for short API calls
-DEFAULT_LOAD_TIMEOUT = 300.0  # seconds, a model load (server waits up to 300 s for its worker)
-DEFAULT_FIRST_CHUNK_TIMEOUT = 120.0  # seconds: queue wait + model load + prefill
-DEFAULT_IDLE_TIMEOUT = 60.0  # seconds between two streamed chunks
 DEFAULT_MAX_LINE_BYTES = 1 << 20  # one streamed JSON line
 DEFAULT_MAX_BODY_BYTES = 8 << 20  # one non-streamed body
-BODY_EXCERPT = 200  # characters of a bad body kept in errors
-
-_SERVER_TIMEOUT_TEXT = "Aborted inference by Timeout"
-_TASK_ERROR_TEXT = "<RKLLM_TASK_ERROR>"
+_GATEWAY_DOWN = frozenset({HTTPStatus.BAD_GATEWAY, HTTPStatus.SERVICE_UNAVAILABLE})
 
 
-@dataclass
+@dataclass(repr=False, slots=True)
 class RkllamaClient:
     """Talk to one rkllama server.
 
     Pass Home Assistant's shared session as `session`; without one the client makes its own
-    and closes it in `close()` (or at the end of `async with`).
+    and closes it in `close()` (or at the end of `async with`). Credentials in `base_url`
+    and the `token` never appear in errors, logs or `repr()`.
     """
 
     base_url: str
     session: aiohttp.ClientSession | None = None
     token: str | None = None
     """Bearer token, for servers behind an authenticating reverse proxy."""
-    connect_timeout: float = DEFAULT_CONNECT_TIMEOUT
-    request_timeout: float = DEFAULT_REQUEST_TIMEOUT
-    load_timeout: float = DEFAULT_LOAD_TIMEOUT
-    first_chunk_timeout: float = DEFAULT_FIRST_CHUNK_TIMEOUT
-    idle_timeout: float = DEFAULT_IDLE_TIMEOUT
+    timeouts: Timeouts = DEFAULT_TIMEOUTS
     max_line_bytes: int = DEFAULT_MAX_LINE_BYTES
     flavour: ApiFlavour | None = None
     """Set by `detect()`; pass it to skip detection."""
-    _close_session: bool = field(default=False, init=False, repr=False)
-    _legacy_lock: asyncio.Lock = field(default_factory=asyncio.Lock, init=False, repr=False)
-    _drains: set[asyncio.Task[None]] = field(default_factory=set, init=False, repr=False)
+    _close_session: bool = field(default=False, init=False)
+    _legacy_lock: asyncio.Lock = field(default_factory=asyncio.Lock, init=False)
+    _drains: set[asyncio.Task[None]] = field(default_factory=set, init=False)
+
+    def __repr__(self) -> str:
+        """Name the server without its credentials."""
+        return f"RkllamaClient({self.address!r}, flavour={self.flavour})"
+
+    @property
+    def address(self) -> str:
+        """Return the server's URL without credentials (for messages and logs)."""
+        return without_credentials(self.base_url)
+
+    def clean(self, text: str) -> str:
+        """Return `text` without this client's credentials or token."""
+        return without_credentials_text(text, self.token, *url_secrets(self.base_url))
 
     # -- lifecycle -------------------------------------------------------------------------
 
@@ -109,6 +120,11 @@ class RkllamaClient:
                 await asyncio.wait(pending)
                 return
             await asyncio.wait(pending, timeout=remaining)
+
+    @property
+    def pending_drains(self) -> int:
+        """Return how many abandoned answers are still being read in the background."""
+        return sum(1 for task in self._drains if not task.done())
 
     async def __aenter__(self) -> Self:
         """Enter `async with`."""
@@ -138,7 +154,7 @@ class RkllamaClient:
 
         """
         status, body = await self._request("GET", "/")
-        data = _json_or_none(body)
+        data = loads_or_none(body)
         message = data.get("message") if isinstance(data, dict) else None
         if (
             status != HTTPStatus.OK
@@ -146,8 +162,8 @@ class RkllamaClient:
             or not _is_rkllama_welcome(message)
         ):
             raise RkllamaUnsupportedError(
-                f"{self.base_url} is not an rkllama server (GET / gave {status}: "
-                f"{_excerpt(body)!r})"
+                f"{self.address} is not an rkllama server (GET / gave {status}: "
+                f"{excerpt_of(body)!r})"
             )
         status, body = await self._request("GET", "/api/version")
         if status == HTTPStatus.NOT_FOUND:
@@ -167,7 +183,7 @@ class RkllamaClient:
             status, body = await self._request("GET", "/")
         except RkllamaError:
             return False
-        data = _json_or_none(body)
+        data = loads_or_none(body)
         message = data.get("message") if isinstance(data, dict) else None
         return status == HTTPStatus.OK and isinstance(message, str) and _is_rkllama_welcome(message)
 
@@ -219,10 +235,10 @@ class RkllamaClient:
                 raise RkllamaModelNotFoundError(f"model {model!r} not found", status=None)
             return ModelDetails(name=model)
         status, body = await self._request("POST", "/api/show", {"model": model})
-        if status >= HTTPStatus.INTERNAL_SERVER_ERROR and _json_or_none(body) is None:
+        if status >= HTTPStatus.INTERNAL_SERVER_ERROR and loads_or_none(body) is None:
             # Upstream lists the directory before checking it exists: HTML 500 = not found.
             raise RkllamaModelNotFoundError(
-                f"model {model!r} not found", status=status, body=_excerpt(body)
+                f"model {model!r} not found", status=status, body=excerpt_of(body)
             )
         return ModelDetails.from_show(model, self._expect_json_object(status, body, "show"))
 
@@ -238,21 +254,23 @@ class RkllamaClient:
 
         """
         status, body = await self._request(
-            "POST", "/load_model", {"model_name": model}, limit=self.load_timeout
+            "POST", "/load_model", {"model_name": model}, limit=self.timeouts.load
         )
-        data = _json_or_none(body)
+        data = loads_or_none(body)
         error = data.get("error") if isinstance(data, dict) else None
         if status == HTTPStatus.OK and error is None:
             return True
         if status == HTTPStatus.OK and isinstance(error, str) and "already loaded" in error:
             return True  # upstream: this very model is resident, "Nothing to do."
-        text = error if isinstance(error, str) else _excerpt(body)
-        if "already loaded" in text:
-            raise RkllamaBusyError(text, status=status, body=_excerpt(body))
-        if "not found" in text:
-            raise RkllamaModelNotFoundError(text, status=status, body=_excerpt(body))
+        failure = error_from_text(
+            error if isinstance(error, str) else excerpt_of(body), status, body
+        )
+        if isinstance(
+            failure, RkllamaModelLoadError | RkllamaModelNotFoundError | RkllamaBusyError
+        ):
+            raise failure
         raise RkllamaModelLoadError(
-            f"loading {model!r} failed: {text}", status=status, body=_excerpt(body)
+            f"loading {model!r} failed: {failure}", status=status, body=excerpt_of(body)
         )
 
     async def unload_model(self, model: str | None = None) -> bool:
@@ -269,7 +287,7 @@ class RkllamaClient:
         status, body = await self._request("POST", "/unload_model", payload)
         if status == HTTPStatus.OK:
             return True
-        data = _json_or_none(body)
+        data = loads_or_none(body)
         error = data.get("error") if isinstance(data, dict) else None
         if (
             status == HTTPStatus.BAD_REQUEST
@@ -293,7 +311,7 @@ class RkllamaClient:
             "options": ChatOptions(num_predict=1).as_json(),
         }
         status, body = await self._request(
-            "POST", "/api/generate", payload, limit=self.first_chunk_timeout
+            "POST", "/api/generate", payload, limit=self.timeouts.first_chunk
         )
         self._expect_json_object(status, body, "POST /api/generate")
 
@@ -308,28 +326,30 @@ class RkllamaClient:
         tools: Sequence[JsonObject] | None = None,
         think: bool | None = None,
         response_format: JsonValue = None,
+        deadline: float | None = None,
     ) -> AsyncGenerator[ChatChunk]:
         """Stream an answer: content chunks, tool calls, then one `done` chunk with stats.
 
-        The stream is never dropped half-read: if the caller stops early (or is cancelled) the
-        rest is drained in the background, because upstream rkllama kills a model's worker when
-        its client disconnects mid-answer.
+        `deadline` (event-loop time) bounds the whole answer. The stream is never dropped
+        half-read: if the caller stops early, is cancelled or the deadline passes, the rest is
+        drained in the background, because upstream rkllama kills a model's worker when its
+        client disconnects mid-answer.
 
         Raises:
-            RkllamaTimeoutError: no first chunk, or a gap between chunks, within the limits.
+            RkllamaTimeoutError: no first chunk, a gap between chunks or the deadline.
             RkllamaModelNotFoundError, RkllamaModelLoadError, RkllamaServerError,
-            RkllamaMalformedResponseError, RkllamaConnectionError.
+            RkllamaTaskError, RkllamaMalformedResponseError, RkllamaConnectionError.
 
         """
         flavour = await self._flavour()
         if flavour is ApiFlavour.LEGACY:
-            # The fork runs concurrent streams on one handle and mixes their output.
-            async with (
-                self._legacy_lock,
-                contextlib.aclosing(
-                    self._stream("/generate", _legacy_body(messages, stream=True), legacy=True)
-                ) as chunks,
-            ):
+            # The fork runs concurrent streams on one handle and mixes their output, so the
+            # lock is held until the answer is read to its end (in the background if need be).
+            # Closed with this generator, so an early stop starts the drain at once.
+            stream = _Stream(self, "/generate", LegacyTranslator(), deadline, self._legacy_lock)
+            async with contextlib.aclosing(
+                stream.run(_legacy_body(messages, stream=True))
+            ) as chunks:
                 async for chunk in chunks:
                     yield chunk
             return
@@ -347,7 +367,8 @@ class RkllamaClient:
         if response_format is not None:
             body["format"] = response_format
         # Closed with this generator, so an early stop starts the drain at once.
-        async with contextlib.aclosing(self._stream("/api/chat", body, legacy=False)) as chunks:
+        stream = _Stream(self, "/api/chat", OllamaTranslator(), deadline)
+        async with contextlib.aclosing(stream.run(body)) as chunks:
             async for chunk in chunks:
                 yield chunk
 
@@ -357,59 +378,35 @@ class RkllamaClient:
         *,
         model: str,
         options: ChatOptions | None = None,
-        tools: Sequence[JsonObject] | None = None,
-        think: bool | None = None,
-        response_format: JsonValue = None,
     ) -> ChatResponse:
         """Return a whole answer (streamed underneath, so the timeouts stay per chunk)."""
         content: list[str] = []
         tool_calls: list[ToolCall] = []
         stats: GenerationStats | None = None
-        async for chunk in self.chat(
-            messages,
-            model=model,
-            options=options,
-            tools=tools,
-            think=think,
-            response_format=response_format,
-        ):
+        async for chunk in self.chat(messages, model=model, options=options):
             content.append(chunk.content)
             tool_calls.extend(chunk.tool_calls)
             if chunk.stats is not None:
                 stats = chunk.stats
-        if stats is None:  # pragma: no cover - _stream always ends with stats
+        if stats is None:  # pragma: no cover - a stream always ends with stats
             raise RkllamaMalformedResponseError("stream ended without statistics")
         return ChatResponse("".join(content), tuple(tool_calls), stats)
 
     async def generate(
         self,
         messages: Sequence[ChatMessage | JsonObject],
-        stream: bool = False,
+        stream: bool = False,  # noqa: ARG002 - the seed's signature; answers are always streamed
         *,
         model: str | None = None,
     ) -> str:
         """Return the answer text to `messages` (the seed client's surface)."""
-        typed = [_as_message(m) for m in messages]
-        flavour = await self._flavour()
         if model is None:
             loaded = await self.loaded_models()
             if not loaded:
                 raise RkllamaServerError("No models are currently loaded.")
             model = loaded[0].name
-        if stream or flavour is not ApiFlavour.LEGACY:
-            return (await self.chat_complete(typed, model=model)).content
-        async with self._legacy_lock:
-            status, body = await self._request(
-                "POST",
-                "/generate",
-                _legacy_body(typed, stream=False),
-                limit=self.first_chunk_timeout,
-            )
-        data = self._expect_json_object(status, body, "POST /generate")
-        choices = data.get("choices")
-        if isinstance(choices, list) and choices and isinstance(choices[0], dict):
-            return str(choices[0].get("content") or "")
-        raise self._malformed("POST /generate", data)
+        typed = [_as_message(m) for m in messages]
+        return (await self.chat_complete(typed, model=model)).content
 
     async def generate_from_prompt(self, prompt: str, *, model: str | None = None) -> str:
         """Return the answer to one user prompt."""
@@ -430,7 +427,14 @@ class RkllamaClient:
         return self.session
 
     def _url(self, path: str) -> URL:
-        return URL(self.base_url.rstrip("/") + path)
+        return URL(self.address.rstrip("/") + path)
+
+    def _auth(self) -> aiohttp.BasicAuth | None:
+        """Return the address's user name and password; a bearer token takes their place."""
+        base = URL(self.base_url)
+        if self.token or (base.user is None and base.password is None):
+            return None
+        return aiohttp.BasicAuth(base.user or "", base.password or "")
 
     def _headers(self) -> dict[str, str]:
         headers = {"Accept": "application/json"}
@@ -439,7 +443,11 @@ class RkllamaClient:
         return headers
 
     def _client_timeout(self) -> aiohttp.ClientTimeout:
-        return aiohttp.ClientTimeout(total=None, sock_connect=self.connect_timeout)
+        return aiohttp.ClientTimeout(total=None, sock_connect=self.timeouts.connect)
+
+    def _connection_error(self, what: str, err: BaseException) -> RkllamaConnectionError:
+        """Return the error for a failed connection, its text free of credentials."""
+        return RkllamaConnectionError(self.clean(f"{self.address}: {what}: {err}"))
 
     async def _request(
         self,
@@ -450,25 +458,23 @@ class RkllamaClient:
         limit: float | None = None,
     ) -> tuple[int, bytes]:
         """Send one request and return its status and (bounded) body."""
-        url = self._url(path)
         try:
-            async with asyncio.timeout(limit or self.request_timeout):
+            async with asyncio.timeout(limit or self.timeouts.request):
                 async with self._session().request(
                     method,
-                    url,
+                    self._url(path),
                     json=payload,
                     headers=self._headers(),
+                    auth=self._auth(),
                     timeout=self._client_timeout(),
                 ) as response:
                     body = await read_bounded(response, DEFAULT_MAX_BODY_BYTES)
                     _raise_for_auth(response.status, body, f"{method} {path}")
                     return response.status, body
         except TimeoutError as err:
-            raise RkllamaTimeoutError(f"timeout on {method} {path} at {self.base_url}") from err
-        except (aiohttp.ClientError, socket.gaierror, OSError) as err:
-            raise RkllamaConnectionError(
-                f"cannot reach {self.base_url} ({method} {path}): {err}"
-            ) from err
+            raise RkllamaTimeoutError(f"timeout on {method} {path} at {self.address}") from err
+        except (aiohttp.ClientError, OSError) as err:
+            raise self._connection_error(f"cannot reach ({method} {path})", err) from err
 
     async def _get_json(self, path: str) -> JsonObject:
         status, body = await self._request("GET", path)
@@ -478,26 +484,35 @@ class RkllamaClient:
         """Return the JSON object of a 200 answer, or raise the matching error."""
         if status != HTTPStatus.OK:
             raise self._status_error(status, body, what)
-        data = _json_or_none(body)
+        data = loads_or_none(body)
         if not isinstance(data, dict):
             raise RkllamaMalformedResponseError(
-                f"{what}: expected a JSON object, got {_excerpt(body)!r}",
+                f"{what}: expected a JSON object, got {excerpt_of(body)!r}",
                 status=status,
-                body=_excerpt(body),
+                body=excerpt_of(body),
             )
         if isinstance(error := data.get("error"), str):
-            raise _error_from_text(error, status, body)
+            raise error_from_text(error, status, body)
         return data
 
     def _status_error(self, status: int, body: bytes, what: str) -> RkllamaError:
-        data = _json_or_none(body)
+        data = loads_or_none(body)
         error = data.get("error") if isinstance(data, dict) else None
         if isinstance(error, str):
-            return _error_from_text(error, status, body)
+            return error_from_text(error, status, body)
+        if status in _GATEWAY_DOWN:
+            # A reverse proxy in front of rkllama cannot reach it.
+            return RkllamaConnectionError(f"{what}: HTTP {status} from a proxy at {self.address}")
+        if status == HTTPStatus.GATEWAY_TIMEOUT:
+            return RkllamaTimeoutError(f"{what}: HTTP {status} from a proxy at {self.address}")
+        if status == HTTPStatus.NOT_FOUND and self.flavour is not None:
+            # The route is gone: the server was replaced by another API flavour. Detect
+            # again on the next call.
+            self.flavour = None
         return RkllamaServerError(
-            f"{what} failed with HTTP {status}: {_excerpt(body)!r}",
+            f"{what} failed with HTTP {status}: {excerpt_of(body)!r}",
             status=status,
-            body=_excerpt(body),
+            body=excerpt_of(body),
         )
 
     @staticmethod
@@ -505,202 +520,173 @@ class RkllamaClient:
         text = json.dumps(data)[:BODY_EXCERPT]
         return RkllamaMalformedResponseError(f"{what}: unexpected shape {text}", body=text)
 
-    async def _stream(
-        self, path: str, payload: JsonObject, *, legacy: bool
-    ) -> AsyncGenerator[ChatChunk]:
-        """POST a streaming request and translate its lines into chunks.
-
-        Once sent, a request is never dropped: if the caller gives up (first-chunk timeout,
-        cancellation, an early `aclose()`), the answer is read to its end in the background.
-        """
-        started = time.monotonic()
-        sending = asyncio.get_running_loop().create_task(
-            self._session().post(
-                self._url(path),
-                json=payload,
-                headers=self._headers(),
-                timeout=self._client_timeout(),
-            ),
-            name="rkllama stream request",
-        )
-        try:
-            async with asyncio.timeout(self.first_chunk_timeout):
-                response = await asyncio.shield(sending)
-        except TimeoutError as err:
-            self._drain_later(sending)
-            raise RkllamaTimeoutError(
-                f"no answer within {self.first_chunk_timeout:.0f} s from {self.base_url}{path}"
-            ) from err
-        except asyncio.CancelledError:
-            self._drain_later(sending)
-            raise
-        except (aiohttp.ClientError, socket.gaierror, OSError) as err:
-            raise RkllamaConnectionError(f"cannot reach {self.base_url}: {err}") from err
-
-        finished = False
-        try:
-            if response.status != HTTPStatus.OK:
-                body = await read_bounded(response, DEFAULT_MAX_BODY_BYTES)
-                finished = True
-                _raise_for_auth(response.status, body, f"POST {path}")
-                raise self._status_error(response.status, body, f"POST {path}")
-            translate: _OllamaStream | _LegacyStream = (
-                _LegacyStream() if legacy else _OllamaStream()
-            )
-            lines = read_json_lines(
-                response,
-                first_timeout=max(0.0, self.first_chunk_timeout - (time.monotonic() - started)),
-                idle_timeout=self.idle_timeout,
-                max_line_bytes=self.max_line_bytes,
-                what=f"POST {path}",
-            )
-            first_at: float | None = None
-            async for line in lines:
-                chunk = translate.chunk(line)
-                if first_at is None and (chunk.content or chunk.tool_calls or chunk.done):
-                    first_at = time.monotonic()
-                if chunk.done:
-                    finished = True
-                    yield replace(chunk, stats=translate.stats(started, first_at or started))
-                    return
-                if chunk.content or chunk.thinking or chunk.tool_calls:
-                    yield chunk
-            finished = True
-            if not legacy:
-                raise RkllamaConnectionError(
-                    f"the stream from {self.base_url}{path} ended before its final chunk"
-                )
-            yield ChatChunk(done=True, stats=translate.stats(started, first_at or started))
-        except RkllamaMalformedResponseError:
-            finished = True  # not an rkllama stream: nothing to protect, close it
-            raise
-        except TimeoutError as err:
-            raise RkllamaTimeoutError(
-                f"no data within the time limit from {self.base_url}{path}"
-            ) from err
-        except (aiohttp.ClientPayloadError, aiohttp.ClientConnectionError, OSError) as err:
-            finished = True
-            raise RkllamaConnectionError(
-                f"connection to {self.base_url} dropped mid-answer: {err}"
-            ) from err
-        finally:
-            if finished or response.closed:
-                response.release()
-            else:
-                self._drain_later(response)
-
     def _drain_later(
-        self, pending: aiohttp.ClientResponse | asyncio.Task[aiohttp.ClientResponse]
+        self,
+        pending: aiohttp.ClientResponse | asyncio.Task[aiohttp.ClientResponse],
+        on_done: Callable[[], None] | None = None,
     ) -> None:
         """Read an abandoned answer to its end in the background, then release it.
 
         Upstream rkllama kills a model's worker when its client disconnects mid-answer, and
-        the model then hangs for up to a minute; reading on keeps it healthy. The drain waits
-        as long as a model load may take for the headers, then `idle_timeout` per read.
+        the model then hangs for up to a minute; reading on keeps it healthy. The drain ends
+        after `timeouts.drain` in all, or after `timeouts.idle` without a byte. `on_done`
+        runs at the very end (the legacy server's lock is released there).
         """
+        timeouts = self.timeouts
 
         async def drain() -> None:
             response: aiohttp.ClientResponse | None = None
             try:
-                if isinstance(pending, asyncio.Task):
-                    async with asyncio.timeout(self.load_timeout):
-                        response = await pending
-                else:
-                    response = pending
-                while True:
-                    async with asyncio.timeout(self.idle_timeout):
-                        if not await response.content.readany():
-                            break
+                async with asyncio.timeout(timeouts.drain):
+                    response = await pending if isinstance(pending, asyncio.Task) else pending
+                    while True:
+                        async with asyncio.timeout(timeouts.idle):
+                            if not await response.content.readany():
+                                break
             except (TimeoutError, aiohttp.ClientError, OSError) as err:
-                _LOGGER.debug("Draining an abandoned answer from %s ended: %s", self.base_url, err)
+                _LOGGER.debug(
+                    "Draining an abandoned answer from %s ended: %s",
+                    self.address,
+                    self.clean(str(err)),
+                )
             finally:
                 if response is not None:
                     response.release()
+                if on_done is not None:
+                    on_done()
 
         task = asyncio.get_running_loop().create_task(drain(), name="rkllama stream drain")
         self._drains.add(task)
         task.add_done_callback(self._drains.discard)
 
 
-class _OllamaStream:
-    """Turn `/api/chat` and `/api/generate` NDJSON lines into chunks."""
+class _Stream:
+    """One streamed answer: open the request, translate its lines, drain what is left."""
 
-    def __init__(self) -> None:
-        self._done_line: JsonObject = {}
+    def __init__(
+        self,
+        client: RkllamaClient,
+        path: str,
+        translator: OllamaTranslator | LegacyTranslator,
+        deadline: float | None,
+        lock: asyncio.Lock | None = None,
+    ) -> None:
+        """Prepare; nothing is sent before `run()`."""
+        self.client = client
+        self.path = path
+        self.translator = translator
+        self.deadline = deadline
+        self.lock = lock
+        self.loop = asyncio.get_running_loop()
+        self.started = time.monotonic()
+        self.handed = False
 
-    def chunk(self, line: JsonObject) -> ChatChunk:
-        """Return the chunk one line carries."""
-        _raise_for_error_line(line)
-        message = line.get("message")
-        if not isinstance(message, dict):
-            text = line.get("response")  # /api/generate
-            message = {"content": text} if isinstance(text, str) else {}
-        content = _str(message.get("content"))
-        if _TASK_ERROR_TEXT in content:
-            raise RkllamaServerError("the model's worker failed during generation")
-        done = line.get("done") is True
-        if done:
-            self._done_line = line
-            if _int(line.get("eval_count")) == 0 and _SERVER_TIMEOUT_TEXT in content:
-                raise RkllamaTimeoutError("the server aborted the generation (token timeout)")
-        return ChatChunk(
-            content=content,
-            thinking=_str(message.get("thinking")),
-            tool_calls=parse_tool_calls(message.get("tool_calls")),
-            done=done,
+    def _first_limit(self) -> float:
+        """Return the loop time by which the headers must have come."""
+        limit = self.loop.time() + self.client.timeouts.first_chunk
+        return limit if self.deadline is None else min(limit, self.deadline)
+
+    async def run(self, payload: JsonObject) -> AsyncGenerator[ChatChunk]:
+        """Yield the answer's chunks; every path out leaves the response read or draining.
+
+        Even after a bad line the rest is drained: upstream kills a worker whose client
+        leaves mid-answer, and its model then hangs for a minute.
+        """
+        if self.lock is not None:
+            await self.lock.acquire()
+        try:
+            response = await self._open(payload)
+        except BaseException:
+            if not self.handed:
+                self._release()
+            raise
+        finished = False
+        try:
+            if response.status != HTTPStatus.OK:
+                body = await read_bounded(response, DEFAULT_MAX_BODY_BYTES)
+                finished = True
+                _raise_for_auth(response.status, body, f"POST {self.path}")
+                raise self.client._status_error(response.status, body, f"POST {self.path}")  # noqa: SLF001
+            async for chunk in self._translate(response):
+                yield chunk
+            finished = True
+        except (aiohttp.ClientPayloadError, aiohttp.ClientConnectionError, OSError) as err:
+            finished = True
+            raise self.client._connection_error("the answer broke off", err) from err  # noqa: SLF001
+        finally:
+            if finished or response.closed:
+                response.release()
+                self._release()
+            else:
+                self._hand_over(response)
+
+    async def _open(self, payload: JsonObject) -> aiohttp.ClientResponse:
+        """Send the request and wait for the headers (model load and prefill included)."""
+        client = self.client
+        sending = self.loop.create_task(
+            client._session().post(  # noqa: SLF001
+                client._url(self.path),  # noqa: SLF001
+                json=payload,
+                headers=client._headers(),  # noqa: SLF001
+                auth=client._auth(),  # noqa: SLF001
+                timeout=client._client_timeout(),  # noqa: SLF001
+            ),
+            name="rkllama stream request",
         )
+        try:
+            async with asyncio.timeout_at(self._first_limit()):
+                return await asyncio.shield(sending)
+        except TimeoutError as err:
+            self._hand_over(sending)
+            what = f"POST {self.path} at {client.address}"
+            if self.deadline is not None and self.loop.time() >= self.deadline:
+                raise RkllamaDeadlineError(f"{what}: the answer took longer than allowed") from err
+            raise RkllamaTimeoutError(f"{what}: no answer in time") from err
+        except asyncio.CancelledError:
+            self._hand_over(sending)
+            raise
+        except (aiohttp.ClientError, OSError) as err:
+            raise client._connection_error("cannot reach", err) from err  # noqa: SLF001
 
-    def stats(self, started: float, first_at: float) -> GenerationStats:
-        """Return the figures of the `done` line, in the units GenerationStats names."""
-        line = self._done_line
-        total_ns = _int(line.get("total_duration"))
-        eval_raw = _int(line.get("eval_duration"))
-        prompt_raw = _int(line.get("prompt_eval_duration"))
-        # Upstream sends both *_eval_duration values in ms under Ollama's ns names; real
-        # Ollama sends ns. Tell them apart against the ns total, as the API notes suggest.
-        scale = 1e-3 if total_ns == 0 or eval_raw * 1000 < total_ns else 1e-9
-        now = time.monotonic()
-        return GenerationStats(
-            prompt_tokens=_int(line.get("prompt_eval_count")),
-            completion_tokens=_int(line.get("eval_count")),
-            prompt_eval_seconds=prompt_raw * scale if prompt_raw else None,
-            eval_seconds=eval_raw * scale if eval_raw else None,
-            total_seconds=total_ns / 1e9 if total_ns else None,
-            time_to_first_chunk=first_at - started,
-            wall_seconds=now - started,
-            done_reason=_str(line.get("done_reason")) or None,
+    def _hand_over(
+        self, pending: aiohttp.ClientResponse | asyncio.Task[aiohttp.ClientResponse]
+    ) -> None:
+        """Let a background drain finish the answer; it releases the lock at its end."""
+        self.handed = True
+        self.client._drain_later(pending, self._release)  # noqa: SLF001
+
+    def _release(self) -> None:
+        if self.lock is not None and self.lock.locked():
+            self.lock.release()
+
+    async def _translate(self, response: aiohttp.ClientResponse) -> AsyncIterator[ChatChunk]:
+        """Turn the response's lines into chunks; end with one `done` chunk carrying stats."""
+        translator = self.translator
+        lines = read_json_lines(
+            response,
+            first_timeout=max(
+                0.0, self.client.timeouts.first_chunk - (time.monotonic() - self.started)
+            ),
+            idle_timeout=self.client.timeouts.idle,
+            max_line_bytes=self.client.max_line_bytes,
+            deadline=self.deadline,
+            what=f"POST {self.path}",
         )
-
-
-class _LegacyStream:
-    """Turn the fork's blank-line separated `rkllm_chat` objects into chunks."""
-
-    def __init__(self) -> None:
-        self._usage: JsonObject = {}
-
-    def chunk(self, line: JsonObject) -> ChatChunk:
-        """Return the chunk one object carries (the fork never sends a final one)."""
-        _raise_for_error_line(line)
-        usage = line.get("usage")
-        if isinstance(usage, dict):
-            self._usage = usage
-        choices = line.get("choices")
-        first = choices[0] if isinstance(choices, list) and choices else {}
-        content = _str(first.get("content")) if isinstance(first, dict) else ""
-        return ChatChunk(content=content)
-
-    def stats(self, started: float, first_at: float) -> GenerationStats:
-        """Return the last usage figures; the fork sends no durations, so rates use timing."""
-        return GenerationStats(
-            prompt_tokens=_int(self._usage.get("prompt_tokens")),
-            completion_tokens=_int(self._usage.get("completion_tokens")),
-            prompt_eval_seconds=None,
-            eval_seconds=None,
-            total_seconds=None,
-            time_to_first_chunk=first_at - started,
-            wall_seconds=time.monotonic() - started,
-            done_reason="stop",
-        )
+        first_at: float | None = None
+        async for line in lines:
+            chunk = translator.chunk(line)
+            if first_at is None and (chunk.content or chunk.tool_calls or chunk.done):
+                first_at = time.monotonic()
+            if chunk.done:
+                yield replace(chunk, stats=translator.stats(self.started, first_at or self.started))
+                return
+            if chunk.content or chunk.thinking or chunk.tool_calls:
+                yield chunk
+        if not translator.legacy:
+            raise RkllamaConnectionError(
+                f"the stream from {self.client.address}{self.path} ended before its final chunk"
+            )
+        yield ChatChunk(done=True, stats=translator.stats(self.started, first_at or self.started))
 
 
 def _legacy_body(messages: Sequence[ChatMessage], *, stream: bool) -> JsonObject:
@@ -712,15 +698,9 @@ def _as_message(message: ChatMessage | JsonObject) -> ChatMessage:
     if isinstance(message, ChatMessage):
         return message
     return ChatMessage(
-        role=MessageRole(_str(message.get("role")) or "user"),
-        content=_str(message.get("content")),
+        role=MessageRole(as_str(message.get("role")) or "user"),
+        content=as_str(message.get("content")),
     )
-
-
-def _raise_for_error_line(line: JsonObject) -> None:
-    """Raise the matching error for a streamed `{"error": …}` line (sent with HTTP 200)."""
-    if isinstance(error := line.get("error"), str):
-        raise _error_from_text(error, HTTPStatus.OK, json.dumps(line).encode())
 
 
 def _raise_for_auth(status: int, body: bytes, what: str) -> None:
@@ -729,48 +709,9 @@ def _raise_for_auth(status: int, body: bytes, what: str) -> None:
         raise RkllamaAuthError(
             f"{what}: access refused (HTTP {status}); check the access token",
             status=status,
-            body=_excerpt(body),
+            body=excerpt_of(body),
         )
 
 
 def _is_rkllama_welcome(message: str) -> bool:
     return "RKLLama" in message or "RK-LLama" in message
-
-
-def _json_or_none(body: bytes) -> JsonValue:
-    try:
-        value: JsonValue = json.loads(body)
-    except ValueError:
-        return None
-    return value
-
-
-def _excerpt(body: bytes) -> str:
-    return body[:BODY_EXCERPT].decode("utf-8", "replace")
-
-
-def _error_from_text(error: str, status: int, body: bytes) -> RkllamaError:
-    """Map an rkllama `{"error": …}` text to the matching exception."""
-    excerpt = _excerpt(body)
-    lowered = error.lower()
-    if "failed to load model" in lowered and "not found" in lowered:
-        return RkllamaModelNotFoundError(error, status=status, body=excerpt)
-    if "not found" in lowered and ("model" in lowered or "directory" in lowered):
-        return RkllamaModelNotFoundError(error, status=status, body=excerpt)
-    if "failed to load model" in lowered or "loading the model" in lowered or "magic" in lowered:
-        return RkllamaModelLoadError(error, status=status, body=excerpt)
-    if "already loaded" in lowered:
-        return RkllamaBusyError(error, status=status, body=excerpt)
-    return RkllamaServerError(error, status=status, body=excerpt)
-
-
-def _int(value: JsonValue) -> int:
-    if isinstance(value, bool):
-        return 0
-    if isinstance(value, int | float):
-        return int(value)
-    return 0
-
-
-def _str(value: JsonValue) -> str:
-    return value if isinstance(value, str) else ""

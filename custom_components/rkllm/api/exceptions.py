@@ -15,6 +15,10 @@ class RkllamaTimeoutError(RkllamaConnectionError):
     """The server did not answer in time (connect, first chunk or idle gap)."""
 
 
+class RkllamaDeadlineError(RkllamaTimeoutError):
+    """The answer ran past the caller's total time bound and was abandoned."""
+
+
 class RkllamaResponseError(RkllamaError):
     """The server answered with an error status or an unusable body."""
 
@@ -43,6 +47,22 @@ class RkllamaModelNotFoundError(RkllamaServerError):
 
 class RkllamaModelLoadError(RkllamaServerError):
     """The model exists but the server failed to load it onto the NPU."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        status: int | None = None,
+        body: str = "",
+        version_mismatch: bool = False,
+    ) -> None:
+        """Also tell whether the runtime refused a model built for another runtime version."""
+        super().__init__(message, status=status, body=body)
+        self.version_mismatch = version_mismatch
+
+
+class RkllamaTaskError(RkllamaServerError):
+    """The model's worker failed during a generation (`<RKLLM_TASK_ERROR>`)."""
 
 
 class RkllamaBusyError(RkllamaServerError):

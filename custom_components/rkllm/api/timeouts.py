@@ -1,0 +1,26 @@
+"""Every time limit of the rkllama client, in one place."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True, slots=True)
+class Timeouts:
+    """How long the client waits, in seconds."""
+
+    connect: float = 5.0
+    """Opening a TCP connection."""
+    request: float = 10.0
+    """A short API call (tags, ps, show, version)."""
+    load: float = 300.0
+    """A model load (upstream waits up to 300 s for its worker)."""
+    first_chunk: float = 120.0
+    """From sending a chat request to its first line: queue wait + model load + prefill."""
+    idle: float = 60.0
+    """Between two lines that carry data; keep-alive blank lines do not count."""
+    drain: float = 600.0
+    """Reading an abandoned answer to its end in the background, in total."""
+
+
+DEFAULT_TIMEOUTS = Timeouts()
