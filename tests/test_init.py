@@ -9,6 +9,7 @@ import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
 from custom_components.rkllm.const import DOMAIN
+from custom_components.rkllm.stream_parser import DATA_PARSER_FACTORY
 from rkllama_emulator import Fault, RkllamaEmulator
 
 
@@ -88,3 +89,13 @@ async def test_configuration_url_without_credentials(
     assert device.configuration_url == emulator.url
     assert "hunter2" not in str(device.configuration_url)
     await hass.config_entries.async_unload(entry.entry_id)
+
+
+async def test_agents_appear_with_the_stream_parser_imported(
+    hass: HomeAssistant, init_integration: MockConfigEntry
+) -> None:
+    """Set-up imports transformers' parser, so the first turn after a restart never waits."""
+    assert init_integration.state is ConfigEntryState.LOADED
+    future = hass.data[DATA_PARSER_FACTORY]
+    assert future.done()
+    assert callable(future.result())

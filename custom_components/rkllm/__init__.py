@@ -18,6 +18,7 @@ from .const import (
 from .coordinator import RkllmConfigEntry, RkllmDataUpdateCoordinator, RkllmRuntimeData
 from .pool import async_get_pool
 from .services import async_setup_services
+from .stream_parser import async_get_parser_factory, async_start_parser_import
 
 CONFIG_SCHEMA = cv.config_entry_only_config_schema(DOMAIN)
 PLATFORMS = (
@@ -36,6 +37,7 @@ async def async_setup(hass: HomeAssistant, config: ConfigType) -> bool:  # noqa:
 
 async def async_setup_entry(hass: HomeAssistant, entry: RkllmConfigEntry) -> bool:
     """Set up one rkllama server from a config entry."""
+    async_start_parser_import(hass)  # seconds of import, beside the first poll
     client = RkllamaClient(
         entry.data[CONF_URL],
         session=async_get_clientsession(hass),
@@ -47,6 +49,8 @@ async def async_setup_entry(hass: HomeAssistant, entry: RkllmConfigEntry) -> boo
     entry.runtime_data = RkllmRuntimeData(client=client, coordinator=coordinator, pool=pool)
     # Preloads the models agents keep loaded, on this board and the others that have them.
     entry.async_on_unload(pool.async_register(entry, entry.data.get(CONF_BOARDS, 1)))
+    # The agents appear ready to answer: no turn, not even the first, waits for the import.
+    await async_get_parser_factory(hass)
     await hass.config_entries.async_forward_entry_setups(entry, PLATFORMS)
     entry.async_on_unload(entry.add_update_listener(_async_reload_on_update))
     return True

@@ -25,7 +25,7 @@ import json
 import re
 from typing import Any, Literal, Protocol
 
-from homeassistant.core import HomeAssistant
+from homeassistant.core import HomeAssistant, callback
 from homeassistant.util.hass_dict import HassKey
 
 THINK_OPEN = "<think>"
@@ -95,13 +95,23 @@ def load_parser_factory() -> ParserFactory:
     return factory
 
 
-async def async_get_parser_factory(hass: HomeAssistant) -> ParserFactory:
-    """Return the parser factory; the first call imports transformers in the executor."""
+@callback
+def async_start_parser_import(hass: HomeAssistant) -> asyncio.Future[ParserFactory]:
+    """Start importing transformers' parser in the executor, once per Home Assistant.
+
+    Importing transformers takes seconds on a small machine: set-up starts it, so that no
+    turn (the first after a restart included) waits for it.
+    """
     if (future := hass.data.get(DATA_PARSER_FACTORY)) is None:
         future = hass.async_add_executor_job(load_parser_factory)
         hass.data[DATA_PARSER_FACTORY] = future
+    return future
+
+
+async def async_get_parser_factory(hass: HomeAssistant) -> ParserFactory:
+    """Return the parser factory, waiting for its import if it is still running."""
     # Shielded: a cancelled turn must not cancel the import other turns wait for.
-    return await asyncio.shield(future)
+    return await asyncio.shield(async_start_parser_import(hass))
 
 
 class StreamParser:
