@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Mapping
-import ipaddress
 import logging
 import math
 import os
@@ -32,7 +31,7 @@ from homeassistant.const import (
 )
 from homeassistant.core import HomeAssistant, callback
 from homeassistant.data_entry_flow import AbortFlow
-from homeassistant.helpers import config_validation as cv, llm
+from homeassistant.helpers import llm
 from homeassistant.helpers.aiohttp_client import async_get_clientsession
 from homeassistant.helpers.selector import (
     BooleanSelector,
@@ -52,7 +51,14 @@ import probatio
 from yarl import URL
 
 from .api import RkllamaAuthError, RkllamaClient, RkllamaError, RkllamaUnsupportedError
-from .api.urls import has_credentials, token_travels_in_clear, without_credentials
+from .api.urls import (
+    InvalidServerUrlError,
+    has_credentials,
+    normalize_url,
+    token_travels_in_clear,
+    without_credentials,
+    without_credentials as url_without_credentials,
+)
 from .const import (
     CONF_BOARDS,
     CONF_ENTITIES_IN_PROMPT,
@@ -70,7 +76,6 @@ from .const import (
     DEFAULT_HOST,
     DEFAULT_KEEP_LOADED,
     DEFAULT_MAX_HISTORY,
-    DEFAULT_PORT,
     DEFAULT_QUICK_CONFIRMATION,
     DEFAULT_SHOW_THINKING,
     DEFAULT_TEMPERATURE,
@@ -137,51 +142,6 @@ STEP_REAUTH_CREDENTIALS_SCHEMA = probatio.Schema(
 )
 
 
-class InvalidServerUrlError(ValueError):
-    """The text is not a usable rkllama server address."""
-
-
-def normalize_url(text: str) -> str:
-    """Return `http(s)://host:port[/path]` for `host`, `host:port` or a full URL.
-
-    Without a scheme the URL is http; without a port it is rkllama's 8080, except for an
-    explicit https URL (a reverse proxy), which keeps 443. The scheme's own default port is
-    not written out. Credentials and a path prefix are kept, query and fragment dropped.
-
-    Raises:
-        InvalidServerUrlError: the text cannot name an http(s) server.
-
-    """
-    text = text.strip()
-    if not text or any(char.isspace() for char in text):
-        raise InvalidServerUrlError(text)
-    if "://" not in text:
-        text = f"http://{text}"
-    try:
-        parsed = URL(text)
-        port = parsed.explicit_port
-    except ValueError as err:
-        raise InvalidServerUrlError(text) from err
-    host = parsed.host
-    if parsed.scheme not in ("http", "https") or not host or not _valid_host(host):
-        raise InvalidServerUrlError(text)
-    if port is None:
-        port = _HTTPS_PORT if parsed.scheme == "https" else DEFAULT_PORT
-    path = parsed.path.rstrip("/")
-    url = URL.build(
-        scheme=parsed.scheme,
-        user=parsed.user,
-        password=parsed.password,
-        host=host,
-        port=port,
-        path=path,
-    )
-    try:
-        return cv.url(str(url))
-    except probatio.Invalid as err:
-        raise InvalidServerUrlError(text) from err
-
-
 def _boards(value: Any) -> int:
     """Return the number of boards behind the address (a whole number within bounds)."""
     try:
@@ -191,20 +151,6 @@ def _boards(value: Any) -> int:
     if not math.isfinite(number):
         return DEFAULT_BOARDS
     return min(MAX_BOARDS, max(1, round(number)))
-
-
-def _valid_host(host: str) -> bool:
-    """Return True for a host name or an IP address."""
-    try:
-        ipaddress.ip_address(host)
-    except ValueError:
-        return bool(_HOSTNAME.fullmatch(host))
-    return True
-
-
-def url_without_credentials(url: str) -> str:
-    """Return `url` with any `user:password@` part removed."""
-    return str(URL(url).with_user(None))
 
 
 def server_title(url: str) -> str:

@@ -5,23 +5,15 @@ from __future__ import annotations
 from dataclasses import asdict
 from typing import Any
 
-from homeassistant.components.diagnostics import REDACTED, async_redact_data
+from homeassistant.components.diagnostics import async_redact_data
 from homeassistant.const import CONF_URL
 from homeassistant.core import HomeAssistant
-from yarl import URL
 
+from .api.urls import redacted as redact_url
 from .const import CONF_TOKEN
 from .coordinator import RkllmConfigEntry
 
 TO_REDACT = {CONF_TOKEN}
-
-
-def redact_url(url: str) -> str:
-    """Return `url` with any user name and password replaced by a marker."""
-    parsed = URL(url)
-    if parsed.user is None and parsed.password is None:
-        return url
-    return str(parsed.with_user(REDACTED).with_password(None))
 
 
 async def async_get_config_entry_diagnostics(

@@ -5,8 +5,8 @@ from __future__ import annotations
 from homeassistant.const import CONF_URL
 from homeassistant.helpers.device_registry import DeviceEntryType, DeviceInfo
 from homeassistant.helpers.update_coordinator import CoordinatorEntity
-from yarl import URL
 
+from .api.urls import without_credentials
 from .const import DOMAIN, MANUFACTURER
 from .coordinator import RkllmDataUpdateCoordinator
 
@@ -30,5 +30,5 @@ class RkllmEntity(CoordinatorEntity[RkllmDataUpdateCoordinator]):
             name=entry.title,
             sw_version=info.version if info else None,
             # Credentials in the URL (a reverse proxy's basic auth) must not reach the UI.
-            configuration_url=str(URL(entry.data[CONF_URL]).with_user(None)),
+            configuration_url=without_credentials(entry.data[CONF_URL]),
         )
