@@ -28,7 +28,7 @@ from custom_components.rkllm.conversation import RkllmConversationEntity
 from custom_components.rkllm.llm_entity import PARTIAL_MARK, _Generation
 from rkllama_emulator import EmulatorConfig, Fault, Flavour, RkllamaEmulator, Timing
 
-from .conftest import agent_id
+from .conftest import agent_id, say, speech
 from .home_helpers import async_build_home
 
 STATS = GenerationStats(1, 1, None, None, None, 0.0, 0.0, "stop")
@@ -62,23 +62,6 @@ def emulator_config(
     )
 
 
-async def _say(
-    hass: HomeAssistant, entry: MockConfigEntry, text: str, cid: str | None = None
-) -> conversation.ConversationResult:
-    """Converse in a task of its own, as every pipeline run does.
-
-    (HA leaves a failed turn's chat log in the caller's context; in production each
-    request has its own context, so run each turn in a task to test what users get.)
-    """
-    return await asyncio.create_task(
-        conversation.async_converse(hass, text, cid, Context(), agent_id=agent_id(hass, entry))
-    )
-
-
-def _speech(result: conversation.ConversationResult) -> str:
-    return str(result.response.speech["plain"]["speech"])
-
-
 def _stored_log(hass: HomeAssistant, cid: str) -> list[conversation.Content]:
     with (
         chat_session.async_get_chat_session(hass, cid) as session,
@@ -92,13 +75,13 @@ async def test_answer_and_memory(
     hass: HomeAssistant, mock_config_entry: MockConfigEntry, emulator: RkllamaEmulator
 ) -> None:
     """Arithmetic is answered; a name given in turn 1 is remembered in turn 3."""
-    result = await _say(hass, mock_config_entry, "What is 145 + 278?")
+    result = await say(hass, mock_config_entry, "What is 145 + 278?")
     assert result.response.response_type is intent.IntentResponseType.ACTION_DONE
-    assert "423" in _speech(result)
+    assert "423" in speech(result)
     cid = result.conversation_id
-    await _say(hass, mock_config_entry, "My name is Grace", cid)
-    result = await _say(hass, mock_config_entry, "What is my name?", cid)
-    assert _speech(result) == "Your name is Grace."
+    await say(hass, mock_config_entry, "My name is Grace", cid)
+    result = await say(hass, mock_config_entry, "What is my name?", cid)
+    assert speech(result) == "Your name is Grace."
     request = emulator.requests[-1]
     assert [m["role"] for m in request.messages] == [
         "system",
@@ -135,11 +118,11 @@ async def test_streaming_first_delta_early(
             agent_id=agent_id(hass, mock_config_entry),
         )
         ended = time.monotonic()
-    assert _speech(result).startswith("Yes, 17 is a prime number.")
+    assert speech(result).startswith("Yes, 17 is a prime number.")
     assert seen[0][1] == {"role": "assistant"}
     content = [(at, d["content"]) for at, d in seen if "content" in d]
     assert len(content) > 20  # streamed piece by piece
-    assert "".join(text for _, text in content) == _speech(result)
+    assert "".join(text for _, text in content) == speech(result)
     assert content[0][0] - started < (ended - started) / 4
 
 
@@ -155,8 +138,8 @@ async def test_reasoning_never_spoken(
     hass: HomeAssistant, mock_config_entry: MockConfigEntry, shown: bool
 ) -> None:
     """DeepSeek's `<think>` part is never spoken; the option decides if it is kept."""
-    result = await _say(hass, mock_config_entry, "What is 145 + 278?")
-    assert _speech(result) == "145 + 278 = 423."
+    result = await say(hass, mock_config_entry, "What is 145 + 278?")
+    assert speech(result) == "145 + 278 = 423."
     last = _stored_log(hass, result.conversation_id)[-1]
     assert isinstance(last, conversation.AssistantContent)
     assert last.content == "145 + 278 = 423."
@@ -183,9 +166,9 @@ async def test_tool_call_from_text_turns_on_light(
     """
     await async_build_home(hass, size=12)
     assert hass.states.get("light.kitchen_ceiling").state == "off"
-    result = await _say(hass, mock_config_entry, "Turn on the Kitchen Ceiling")
+    result = await say(hass, mock_config_entry, "Turn on the Kitchen Ceiling")
     assert hass.states.get("light.kitchen_ceiling").state == "on"
-    assert _speech(result) == "Done, the Kitchen Ceiling is on."
+    assert speech(result) == "Done, the Kitchen Ceiling is on."
     assert "<tool_call>" in emulator.requests[-2].reply
     sent = emulator.requests[-1].messages
     # The model sees and writes the tool's name without HA's `intent__` namespace.
@@ -210,10 +193,10 @@ async def test_tool_loop_bounded(
     await async_build_home(hass, size=12)
     before = len(emulator.requests)
     with patch("custom_components.rkllm.llm_entity.MAX_TOOL_ITERATIONS", 1):
-        result = await _say(hass, mock_config_entry, "Turn on the Kitchen Ceiling")
+        result = await say(hass, mock_config_entry, "Turn on the Kitchen Ceiling")
     assert len(emulator.requests) == before + 1
     assert hass.states.get("light.kitchen_ceiling").state == "on"
-    assert _speech(result).startswith("The model's tool call failed: more than 1 tool calls")
+    assert speech(result).startswith("The model's tool call failed: more than 1 tool calls")
 
 
 @pytest.mark.parametrize("conversation_subentry_data", [NO_QUICK_CONFIRMATION])
@@ -224,13 +207,13 @@ async def test_legacy_api(
 ) -> None:
     """The legacy `/generate` API: answers, memory and tool calls work the same way."""
     await async_build_home(hass, size=12)
-    result = await _say(hass, mock_config_entry, "What is 145 + 278?")
-    assert "423" in _speech(result)
-    result = await _say(
+    result = await say(hass, mock_config_entry, "What is 145 + 278?")
+    assert "423" in speech(result)
+    result = await say(
         hass, mock_config_entry, "Turn on the Kitchen Ceiling", result.conversation_id
     )
     assert hass.states.get("light.kitchen_ceiling").state == "on"
-    assert _speech(result) == "Done, the Kitchen Ceiling is on."
+    assert speech(result) == "Done, the Kitchen Ceiling is on."
     sent = emulator.requests[-1].messages
     assert [m["role"] for m in sent] == ["user", "assistant", "user", "assistant", "user"]
     assert sent[0]["content"].startswith("You are a voice assistant")  # system folded in
@@ -286,9 +269,9 @@ async def test_unusable_tool_call_retried_then_honest(
     """A call to a tool that was not offered: one corrective retry, then a spoken failure."""
     before = len(emulator.requests)
     emulator.set_fault(Fault.UNLISTED_TOOL_CALL, times=2)  # the model invents a tool, twice
-    result = await _say(hass, mock_config_entry, "Turn on the lamp")
+    result = await say(hass, mock_config_entry, "Turn on the lamp")
     assert result.response.response_type is intent.IntentResponseType.ACTION_DONE
-    assert _speech(result) == (
+    assert speech(result) == (
         "The model's tool call failed: there is no tool named fake__HassTurnOn."
     )
     assert len(emulator.requests) == before + 2
@@ -297,8 +280,8 @@ async def test_unusable_tool_call_retried_then_honest(
     assert "fake__HassTurnOn" in retry[-2]["content"]
     assert retry[-1]["content"].startswith("That tool call could not be used")
     # The conversation goes on normally.
-    result = await _say(hass, mock_config_entry, "What is 1 + 1?", result.conversation_id)
-    assert "= 2" in _speech(result)
+    result = await say(hass, mock_config_entry, "What is 1 + 1?", result.conversation_id)
+    assert "= 2" in speech(result)
 
 
 @pytest.mark.parametrize(
@@ -322,17 +305,17 @@ async def test_server_errors_spoken(
     """Each failure ends the turn with a short translated error; history stays clean."""
     client = mock_config_entry.runtime_data.client
     client.timeouts = replace(client.timeouts, first_chunk=0.3)
-    first = await _say(hass, mock_config_entry, "My name is Ada")
+    first = await say(hass, mock_config_entry, "My name is Ada")
     cid = first.conversation_id
     emulator.set_fault(fault, times=1, delay=1.0)
-    result = await _say(hass, mock_config_entry, "What is 145 + 278?", cid)
+    result = await say(hass, mock_config_entry, "What is 145 + 278?", cid)
     assert result.response.response_type is intent.IntentResponseType.ERROR
-    assert _speech(result).startswith(message)
+    assert speech(result).startswith(message)
     emulator.clear_faults()
     client.timeouts = replace(client.timeouts, first_chunk=10.0)
 
-    result = await _say(hass, mock_config_entry, "What is my name?", cid)
-    assert _speech(result) == "Your name is Ada."
+    result = await say(hass, mock_config_entry, "What is my name?", cid)
+    assert speech(result) == "Your name is Ada."
     sent = [m["content"] for m in emulator.requests[-1].messages]
     assert "What is 145 + 278?" not in sent  # the failed turn left no trace
 
@@ -342,20 +325,20 @@ async def test_dropped_mid_answer_keeps_partial(
     hass: HomeAssistant, mock_config_entry: MockConfigEntry, emulator: RkllamaEmulator
 ) -> None:
     """A connection dropped mid-answer: the streamed part stays, marked; the error is said."""
-    first = await _say(hass, mock_config_entry, "My name is Ada")
+    first = await say(hass, mock_config_entry, "My name is Ada")
     cid = first.conversation_id
     emulator.set_fault(Fault.DROP_MID_STREAM, times=1)
-    result = await _say(hass, mock_config_entry, "What is 145 + 278?", cid)
+    result = await say(hass, mock_config_entry, "What is 145 + 278?", cid)
     assert result.response.response_type is intent.IntentResponseType.ERROR
-    assert _speech(result).startswith("The connection to the rkllama server dropped")
+    assert speech(result).startswith("The connection to the rkllama server dropped")
     last = _stored_log(hass, cid)[-1]
     assert isinstance(last, conversation.AssistantContent)
     assert last.content is not None
     assert last.content.endswith(PARTIAL_MARK)
     assert last.content.startswith("145")
 
-    result = await _say(hass, mock_config_entry, "What is my name?", cid)
-    assert _speech(result) == "Your name is Ada."
+    result = await say(hass, mock_config_entry, "What is my name?", cid)
+    assert speech(result) == "Your name is Ada."
     roles = [m["role"] for m in emulator.requests[-1].messages]
     assert roles == ["system", "user", "assistant", "user", "assistant", "user"]
 
@@ -387,9 +370,9 @@ async def test_model_errors_spoken(
     """A model that is missing or fails to load: a clear spoken error."""
     if fault is not None:
         emulator.set_fault(fault, times=1)
-    result = await _say(hass, mock_config_entry, "Hello")
+    result = await say(hass, mock_config_entry, "Hello")
     assert result.response.response_type is intent.IntentResponseType.ERROR
-    assert _speech(result).startswith(message)
+    assert speech(result).startswith(message)
 
 
 @pytest.mark.usefixtures("init_integration")
@@ -421,5 +404,5 @@ async def test_user_language_asked_for(
     )
     system = str(emulator.requests[-1].messages[0]["content"])
     assert "Answer in the user's language (de)." in system
-    await _say(hass, mock_config_entry, "What is 2 + 2?")
+    await say(hass, mock_config_entry, "What is 2 + 2?")
     assert "user's language" not in str(emulator.requests[-1].messages[0]["content"])

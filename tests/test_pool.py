@@ -18,7 +18,7 @@ from custom_components.rkllm.const import CONF_KEEP_LOADED, DOMAIN
 from custom_components.rkllm.pool import NpuPool, async_get_pool
 from rkllama_emulator import EmulatorConfig, Fault, RkllamaEmulator, Timing
 
-from .conftest import REASONING_MODEL, TEST_MODEL
+from .conftest import REASONING_MODEL, TEST_MODEL, speech
 
 SLOW = Timing(load_seconds=0.0, prefill_tokens_per_second=1e6, decode_tokens_per_second=150.0)
 LONG_ANSWER = "Write a haiku about AI."
@@ -87,10 +87,6 @@ async def _ask(hass: HomeAssistant, agent_id: str, text: str) -> conversation.Co
     )
 
 
-def _speech(result: conversation.ConversationResult) -> str:
-    return str(result.response.speech["plain"]["speech"])
-
-
 def _chats(board: RkllamaEmulator) -> int:
     return sum(1 for r in board.requests if r.route == "/api/chat")
 
@@ -119,12 +115,12 @@ async def test_kept_model_on_every_board_and_spread(
     assert [board.resident_models() for board in boards] == [[TEST_MODEL]] * 3
     agent_id = _agent_id(hass, home)
 
-    assert "423" in _speech(await _ask(hass, agent_id, "What is 145 + 278?"))
-    assert "3" in _speech(await _ask(hass, agent_id, "What is 1 + 2?"))
+    assert "423" in speech(await _ask(hass, agent_id, "What is 145 + 278?"))
+    assert "3" in speech(await _ask(hass, agent_id, "What is 1 + 2?"))
     assert [_chats(board) for board in boards] == [2, 0, 0]  # the agent's own board wins ties
 
     answers = await asyncio.gather(*(_ask(hass, agent_id, LONG_ANSWER) for _ in range(3)))
-    assert all(_speech(answer) for answer in answers)
+    assert all(speech(answer) for answer in answers)
     assert [_chats(board) for board in boards] == [3, 1, 1]
     assert [len(board.loads) for board in boards] == [1, 1, 1]  # no load during the answers
     await _unload_all(hass)
@@ -136,9 +132,9 @@ async def test_no_needless_load(hass: HomeAssistant, boards: list[RkllamaEmulato
     home = await _add_server(hass, boards[0].url, [_agent(keep_loaded=False)])
     await _add_server(hass, boards[1].url)
     agent_id = _agent_id(hass, home)
-    assert "423" in _speech(await _ask(hass, agent_id, "What is 145 + 278?"))
+    assert "423" in speech(await _ask(hass, agent_id, "What is 145 + 278?"))
     answers = await asyncio.gather(_ask(hass, agent_id, LONG_ANSWER), _ask(hass, agent_id, "Hi"))
-    assert all(_speech(answer) for answer in answers)
+    assert all(speech(answer) for answer in answers)
     # The second request was next in line for the busy board: it waited instead of loading.
     assert ([len(b.loads) for b in boards[:2]], [_chats(b) for b in boards[:2]]) == (
         [1, 0],
@@ -146,7 +142,7 @@ async def test_no_needless_load(hass: HomeAssistant, boards: list[RkllamaEmulato
     )
     # A queue builds up: the request behind another one loads the model on the idle board.
     answers = await asyncio.gather(*(_ask(hass, agent_id, LONG_ANSWER) for _ in range(3)))
-    assert all(_speech(answer) for answer in answers)
+    assert all(speech(answer) for answer in answers)
     assert [len(b.loads) for b in boards[:2]] == [1, 1]
     assert _chats(boards[1]) == 1
     await _unload_all(hass)
@@ -164,7 +160,7 @@ async def test_two_models_no_switching(hass: HomeAssistant, boards: list[Rkllama
     answers = await asyncio.gather(
         *(_ask(hass, agents[index % 2], f"What is {index} + 1?") for index in range(12))
     )
-    assert all(_speech(answer) for answer in answers)
+    assert all(speech(answer) for answer in answers)
     assert [len(board.loads) for board in boards] == loads
     assert sum(_chats(board) for board in boards) == 12
     await _unload_all(hass)
@@ -187,7 +183,7 @@ async def test_failover_before_first_word(
 
     result = await _ask(hass, agent_id, "What is 145 + 278?")
     assert result.response.response_type is intent.IntentResponseType.ACTION_DONE
-    assert _speech(result).count("423") == 1
+    assert speech(result).count("423") == 1
     assert _chats(boards[1]) == 1
     boards[0].clear_faults()
     await _unload_all(hass)
@@ -205,7 +201,7 @@ async def test_no_failover_after_first_word(
 
     result = await _ask(hass, agent_id, "What is 145 + 278?")
     assert result.response.response_type is intent.IntentResponseType.ERROR
-    assert _speech(result).startswith("The connection to the rkllama server dropped")
+    assert speech(result).startswith("The connection to the rkllama server dropped")
     assert _chats(boards[1]) == 0
     await _unload_all(hass)
 
@@ -219,7 +215,7 @@ async def test_every_board_fails(hass: HomeAssistant, boards: list[RkllamaEmulat
         board.set_fault(Fault.HTTP_500, times=1)
     result = await _ask(hass, _agent_id(hass, home), "What is 145 + 278?")
     assert result.response.response_type is intent.IntentResponseType.ERROR
-    assert _speech(result).startswith("The rkllama server reported an error")
+    assert speech(result).startswith("The rkllama server reported an error")
     assert [len(b.requests) for b in boards[:2]] == [1, 1]
     await _unload_all(hass)
 
@@ -239,11 +235,11 @@ async def test_board_down_agent_available_and_rejoin(
 
     caplog.set_level(logging.INFO)
     boards[0].set_fault(Fault.REFUSE)
-    assert "423" in _speech(await _ask(hass, agent_id, "What is 145 + 278?"))
+    assert "423" in speech(await _ask(hass, agent_id, "What is 145 + 278?"))
     assert pool.boards_online == 1
     assert hass.states.get(agent_id).state != STATE_UNAVAILABLE
     await _poll(hass)
-    assert "3" in _speech(await _ask(hass, agent_id, "What is 1 + 2?"))
+    assert "3" in speech(await _ask(hass, agent_id, "What is 1 + 2?"))
     assert _chats(boards[1]) == 2
 
     # The other board goes too: the agent is unavailable, said once.
@@ -252,7 +248,7 @@ async def test_board_down_agent_available_and_rejoin(
         await _poll(hass)
     assert hass.states.get(agent_id).state == STATE_UNAVAILABLE
     result = await _ask(hass, agent_id, "What is 1 + 2?")
-    assert _speech(result).startswith("I cannot reach the rkllama server")
+    assert speech(result).startswith("I cannot reach the rkllama server")
 
     # Both come back with the next poll; the agent's own board serves it again.
     for board in boards[:2]:
@@ -261,7 +257,7 @@ async def test_board_down_agent_available_and_rejoin(
     assert pool.boards_online == 2
     assert hass.states.get(agent_id).state != STATE_UNAVAILABLE
     before = _chats(boards[0])
-    assert "3" in _speech(await _ask(hass, agent_id, "What is 1 + 2?"))
+    assert "3" in speech(await _ask(hass, agent_id, "What is 1 + 2?"))
     assert _chats(boards[0]) == before + 1
     messages = [r.getMessage() for r in caplog.records if r.getMessage().startswith(agent_id)]
     assert messages == [
@@ -290,7 +286,7 @@ async def test_bounded_queue_says_busy(
         tasks.append(asyncio.create_task(_ask(hass, agent_id, text)))
         await asyncio.sleep(0.02)  # a fixed arrival order
     results = await asyncio.gather(*tasks)
-    speeches = [_speech(result) for result in results]
+    speeches = [speech(result) for result in results]
     assert [s.startswith("Every board is busy right now") for s in speeches] == [
         False,
         False,

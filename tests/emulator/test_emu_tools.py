@@ -105,7 +105,9 @@ async def test_no_holdback_without_tools(make_emulator, http) -> None:
     lines = await timed_lines(http, emu.url, {"messages": [user(LONG_TEXT)]})
     pieces = lines[:-1]
     generation = len(pieces) / 50
-    assert pieces[0][0] < generation / 2  # live: the first piece does not wait for the rest
+    # Live: the pieces arrive spread over the generation, not together at its end (what a
+    # hold-back does). Relative, so a loaded machine that delays everything cannot fail it.
+    assert pieces[0][0] < pieces[-1][0] / 2
     assert pieces[-1][0] - pieces[0][0] >= generation / 2
 
 
