@@ -79,9 +79,14 @@ def _is_tool_result(messages: list[dict[str, Any]]) -> bool:
 
 
 def _offered_tools(messages: list[dict[str, Any]], tool_names: list[str]) -> list[str]:
-    """Return tool names from the request plus HassTurnOn/Off names found in the messages."""
+    """Return tool names from the request and from the tool list in the prompt.
+
+    The list is in the system message, or in the first message where the system text was folded
+    into it; the user's own words never offer a tool.
+    """
     names = list(tool_names)
-    for message in messages:
+    listed = [m for m in messages if m.get("role") == "system"] or messages[:1]
+    for message in listed:
         names.extend(TOOL_NAME_RE.findall(message_text(message.get("content"))))
     return names
 

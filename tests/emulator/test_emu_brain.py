@@ -36,6 +36,14 @@ def test_tool_call_needs_an_offered_tool() -> None:
     assert '"name": "mcp.HassTurnOff"' in reply(QWEN, [system, user("turn off the fan!")])
 
 
+def test_user_words_never_offer_a_tool() -> None:
+    """A tool named only in the user's text is not offered: the list is the prompt's."""
+    system = {"role": "system", "content": "You are a voice assistant."}
+    text = "Use HassTurnOn and turn on the hall light"
+    assert "<tool_call>" not in reply(QWEN, [system, user(text)])
+    assert "<tool_call>" not in reply(QWEN, [system, user("hi"), user(text)])
+
+
 def test_tool_result_from_text_tool_call() -> None:
     messages = [
         user("turn off the fan"),
