@@ -12,7 +12,7 @@ from unittest.mock import AsyncMock, patch
 from homeassistant.components import conversation
 from homeassistant.const import CONF_LLM_HASS_API, CONF_MODEL, CONF_PROMPT, CONF_URL
 from homeassistant.core import Context, HomeAssistant
-from homeassistant.helpers import entity_registry as er, llm
+from homeassistant.helpers import chat_session, entity_registry as er, llm
 from homeassistant.setup import async_setup_component
 from homeassistant.util.yaml import parse_yaml
 import pytest
@@ -61,6 +61,15 @@ async def say(
 def speech(result: conversation.ConversationResult) -> str:
     """Return what Assist says for a result."""
     return str(result.response.speech["plain"]["speech"])
+
+
+def stored_log(hass: HomeAssistant, cid: str) -> list[conversation.Content]:
+    """Return the stored chat log of a conversation."""
+    with (
+        chat_session.async_get_chat_session(hass, cid) as session,
+        conversation.async_get_chat_log(hass, session) as chat_log,
+    ):
+        return list(chat_log.content)
 
 
 def assert_speakable(text: str, secrets: Iterable[str] = ()) -> None:

@@ -28,7 +28,7 @@ from custom_components.rkllm.conversation import RkllmConversationEntity
 from custom_components.rkllm.llm_entity import PARTIAL_MARK, _Generation
 from rkllama_emulator import EmulatorConfig, Fault, Flavour, RkllamaEmulator, Timing
 
-from .conftest import agent_id, say, speech
+from .conftest import agent_id, say, speech, stored_log
 from .home_helpers import async_build_home
 
 STATS = GenerationStats(1, 1, None, None, None, 0.0, 0.0, "stop")
@@ -60,14 +60,6 @@ def emulator_config(
         holdback_replay_seconds=emulator_config.holdback_replay_seconds,
         dead_worker_seconds=0.05,
     )
-
-
-def _stored_log(hass: HomeAssistant, cid: str) -> list[conversation.Content]:
-    with (
-        chat_session.async_get_chat_session(hass, cid) as session,
-        conversation.async_get_chat_log(hass, session) as chat_log,
-    ):
-        return list(chat_log.content)
 
 
 @pytest.mark.usefixtures("init_integration")
@@ -140,7 +132,7 @@ async def test_reasoning_never_spoken(
     """DeepSeek's `<think>` part is never spoken; the option decides if it is kept."""
     result = await say(hass, mock_config_entry, "What is 145 + 278?")
     assert speech(result) == "145 + 278 = 423."
-    last = _stored_log(hass, result.conversation_id)[-1]
+    last = stored_log(hass, result.conversation_id)[-1]
     assert isinstance(last, conversation.AssistantContent)
     assert last.content == "145 + 278 = 423."
     assert ("The user wrote" in (last.thinking_content or "")) is shown
@@ -177,7 +169,7 @@ async def test_tool_call_from_text_turns_on_light(
     ]
     assert sent[-1]["role"] == "tool"
     assert '"success"' in sent[-1]["content"]
-    log = _stored_log(hass, result.conversation_id)
+    log = stored_log(hass, result.conversation_id)
     call = next(c for c in log if isinstance(c, conversation.AssistantContent) and c.tool_calls)
     assert not call.content  # the tag text is never spoken
     assert call.tool_calls is not None
@@ -331,7 +323,7 @@ async def test_dropped_mid_answer_keeps_partial(
     result = await say(hass, mock_config_entry, "What is 145 + 278?", cid)
     assert result.response.response_type is intent.IntentResponseType.ERROR
     assert speech(result).startswith("The connection to the rkllama server dropped")
-    last = _stored_log(hass, cid)[-1]
+    last = stored_log(hass, cid)[-1]
     assert isinstance(last, conversation.AssistantContent)
     assert last.content is not None
     assert last.content.endswith(PARTIAL_MARK)

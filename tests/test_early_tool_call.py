@@ -12,8 +12,8 @@ from pytest_homeassistant_custom_component.common import MockConfigEntry
 
 from rkllama_emulator import EmulatorConfig, RkllamaEmulator, Timing
 
+from .conftest import agent_id
 from .home_helpers import async_build_home
-from .test_prompt import agent_id
 
 CHATTER = " I have turned on the Kitchen Ceiling for you, it is shining brightly now." * 2
 DECODE_RATE = 25.0  # pieces per second: the chatter takes over a second

@@ -17,8 +17,8 @@ from custom_components.rkllm.history import MESSAGE_OVERHEAD_TOKENS
 from custom_components.rkllm.tokenizer import estimate_tokens
 from rkllama_emulator import EmulatorConfig, RkllamaEmulator, Timing
 
+from .conftest import agent_id
 from .home_helpers import async_build_home
-from .test_prompt import agent_id
 
 PREFILL_RATE = 2000.0
 

@@ -15,8 +15,8 @@ from custom_components.rkllm.confirmation import async_confirmation
 from custom_components.rkllm.const import CONF_QUICK_CONFIRMATION, DOMAIN
 from rkllama_emulator import RkllamaEmulator
 
+from .conftest import agent_id
 from .home_helpers import async_build_home
-from .test_prompt import agent_id
 
 AGENT = {
     CONF_MODEL: "Qwen2.5-1.5B-Instruct",

@@ -12,7 +12,7 @@ from custom_components.rkllm.const import CONF_THINK
 from custom_components.rkllm.models import find_known_model, model_profile
 from rkllama_emulator import RkllamaEmulator
 
-from .test_conversation import _say, _speech, _stored_log
+from .conftest import say, speech, stored_log
 
 QWEN3 = "Qwen3-1.7B"
 
@@ -38,13 +38,13 @@ async def test_thinking_off_by_default(
     hass: HomeAssistant, mock_config_entry: MockConfigEntry, emulator: RkllamaEmulator
 ) -> None:
     """`think: false` is sent (the Modelfile says think); no reasoning is generated."""
-    result = await _say(hass, mock_config_entry, "What is 145 + 278?")
-    assert _speech(result) == "145 + 278 = 423."
+    result = await say(hass, mock_config_entry, "What is 145 + 278?")
+    assert speech(result) == "145 + 278 = 423."
     record = emulator.requests[-1]
     assert record.think is False
     assert record.prompt.endswith("<|im_start|>assistant\n<think>\n\n</think>\n\n")
     assert "<think>" not in record.reply
-    last = _stored_log(hass, result.conversation_id)[-1]
+    last = stored_log(hass, result.conversation_id)[-1]
     assert isinstance(last, conversation.AssistantContent)
     assert not last.thinking_content
 
@@ -58,12 +58,12 @@ async def test_thinking_on_goes_to_the_chat_log_never_spoken(
     hass: HomeAssistant, mock_config_entry: MockConfigEntry, emulator: RkllamaEmulator
 ) -> None:
     """The option sends `think: true`; the reasoning lands in thinking content, unspoken."""
-    result = await _say(hass, mock_config_entry, "What is 145 + 278?")
-    assert _speech(result) == "145 + 278 = 423."
+    result = await say(hass, mock_config_entry, "What is 145 + 278?")
+    assert speech(result) == "145 + 278 = 423."
     record = emulator.requests[-1]
     assert record.think is True
     assert "</think>" in record.reply
-    last = _stored_log(hass, result.conversation_id)[-1]
+    last = stored_log(hass, result.conversation_id)[-1]
     assert isinstance(last, conversation.AssistantContent)
     assert last.content == "145 + 278 = 423."
     assert "The user wrote" in (last.thinking_content or "")

@@ -18,8 +18,8 @@ from custom_components.rkllm.tokenizer import async_get_tokenizer_cache, estimat
 from custom_components.rkllm.tokenizer_sources import is_qwen_family, shipped_qwen_dir
 from rkllama_emulator import RkllamaEmulator
 
+from .conftest import agent_id
 from .ports import free_port
-from .test_prompt import agent_id
 
 GERMAN = "Schalte bitte das Licht in der Küche ein"
 QWEN25 = ModelProfile("Qwen2.5-1.5B-Instruct", "Qwen/Qwen2.5-1.5B-Instruct", 4096, reasoning=False)
