@@ -48,6 +48,9 @@ class EmulatorConfig:
     flavour: Flavour = Flavour.OLLAMA
     timing: Timing = FAST_TIMING
     tool_holdback: bool = True
+    # Send tool calls as structured `tool_calls` even when the request lists no tools, as a
+    # server that parses them from the text would.
+    structured_tool_calls: bool = False
     holdback_pieces: int = 100
     holdback_replay_seconds: float = 0.1
     stranded_piece: bool = False

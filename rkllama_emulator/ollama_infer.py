@@ -276,7 +276,8 @@ class OllamaRun:
     async def _deliver_body(self, content: str) -> web.StreamResponse:
         """Send the non-stream body, with tool-call conversion and delivery faults."""
         job, faults = self.job, self.state.faults
-        calls = extract_tool_calls(content) if job.tools else []
+        offered = bool(job.tools) or self.state.config.structured_tool_calls
+        calls = extract_tool_calls(content) if offered else []
         reason = "tool_calls" if calls and job.chat else "stop"
         shown = "" if calls and job.chat else formatted_content(content, job.fmt)
         self._finish_record(content)
@@ -317,7 +318,8 @@ class OllamaRun:
     ) -> web.StreamResponse:
         """Stream the pieces as NDJSON, holding back when tools are offered."""
         config = self.state.config
-        holding = bool(self.job.tools) and config.tool_holdback and self.job.chat
+        offered = bool(self.job.tools) or config.structured_tool_calls
+        holding = offered and config.tool_holdback and self.job.chat
         holdback = HoldBack(
             pieces=config.holdback_pieces if holding else 0,
             replay_seconds=config.holdback_replay_seconds,

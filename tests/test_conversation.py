@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
 from dataclasses import replace
 import time
 from typing import Any
@@ -17,15 +16,14 @@ from homeassistant.helpers import chat_session, intent, llm
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
-from custom_components.rkllm.api import ChatChunk, GenerationStats, ToolCall
+from custom_components.rkllm.api import GenerationStats
 from custom_components.rkllm.const import (
     CONF_KEEP_LOADED,
     CONF_QUICK_CONFIRMATION,
     CONF_SHOW_THINKING,
-    DOMAIN,
 )
 from custom_components.rkllm.conversation import RkllmConversationEntity
-from custom_components.rkllm.llm_entity import PARTIAL_MARK, _Generation
+from custom_components.rkllm.llm_entity import PARTIAL_MARK
 from rkllama_emulator import EmulatorConfig, Fault, Flavour, RkllamaEmulator, Timing
 
 from .conftest import agent_id, say, speech, stored_log
@@ -47,8 +45,17 @@ def flavour() -> Flavour:
 
 
 @pytest.fixture
+def structured_tool_calls() -> bool:
+    """Return whether the emulator parses tool calls itself (parametrize to turn on)."""
+    return False
+
+
+@pytest.fixture
 def emulator_config(
-    emulator_config: EmulatorConfig, decode_rate: float, flavour: Flavour
+    emulator_config: EmulatorConfig,
+    decode_rate: float,
+    flavour: Flavour,
+    structured_tool_calls: bool,
 ) -> EmulatorConfig:
     """Dead workers (after a timed-out request) come back at once."""
     return EmulatorConfig(
@@ -59,6 +66,7 @@ def emulator_config(
         ),
         holdback_replay_seconds=emulator_config.holdback_replay_seconds,
         dead_worker_seconds=0.05,
+        structured_tool_calls=structured_tool_calls,
     )
 
 
@@ -212,42 +220,26 @@ async def test_legacy_api(
     assert "<tool_response>" in sent[-1]["content"]
 
 
+@pytest.mark.parametrize("structured_tool_calls", [True])
 @pytest.mark.usefixtures("init_integration")
 async def test_structured_tool_calls_from_server(
     hass: HomeAssistant, mock_config_entry: MockConfigEntry
 ) -> None:
-    """Structured `tool_calls` chunks (servers that parse calls) are used the same way."""
+    """Structured `tool_calls` chunks (servers that parse calls) are used the same way.
+
+    The emulator sends the call only as a structured chunk, with no text: the light goes on
+    only if that chunk is used.
+    """
     await async_build_home(hass, size=12)
-    entity = async_get_agent(hass, agent_id(hass, mock_config_entry))
-    assert isinstance(entity, RkllmConversationEntity)
-
-    async def chunks() -> AsyncIterator[ChatChunk]:
-        yield ChatChunk(tool_calls=(ToolCall("HassTurnOn", {"name": "Kitchen Ceiling"}),))
-        yield ChatChunk(tool_calls=(ToolCall("no_such_tool", {}),))
-        yield ChatChunk(done=True, stats=STATS)
-
-    with (
-        chat_session.async_get_chat_session(hass) as session,
-        conversation.async_get_chat_log(hass, session) as chat_log,
-    ):
-        await chat_log.async_provide_llm_data(
-            llm.LLMContext(DOMAIN, Context(), "en", "conversation", None),
-            [llm.LLM_API_ASSIST],
-        )
-        chat_log.async_add_user_content(conversation.UserContent("turn it on"))
-        setup = await entity._async_setup_turn(chat_log, None)
-        result = _Generation()
-        added = [
-            content
-            async for content in chat_log.async_add_delta_content_stream(
-                entity.entity_id, entity._deltas(chunks(), setup, result)
-            )
-        ]
+    result = await say(hass, mock_config_entry, "Turn on the Kitchen Ceiling")
     assert hass.states.get("light.kitchen_ceiling").state == "on"
-    assert result.calls == 1
-    assert result.bad_calls[0][1] == "there is no tool named no_such_tool"
-    assert isinstance(added[-1], conversation.ToolResultContent)
-    assert added[-1].tool_name == "intent__HassTurnOn"  # the namespace was repaired
+    assert result.response.response_type is intent.IntentResponseType.ACTION_DONE
+    results = [
+        content
+        for content in stored_log(hass, result.conversation_id)
+        if isinstance(content, conversation.ToolResultContent)
+    ]
+    assert [content.tool_name for content in results] == ["intent__HassTurnOn"]  # mapped back
 
 
 @pytest.mark.parametrize(
