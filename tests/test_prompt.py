@@ -30,6 +30,7 @@ from custom_components.rkllm.prompt import (
 )
 from custom_components.rkllm.relevance import Entity
 from custom_components.rkllm.tool_format import ToolSpec
+from custom_components.rkllm.turn_prompt import entity_block, home_matcher
 from rkllama_emulator import RkllamaEmulator, qwen_vocab
 
 from .conftest import agent_id
@@ -325,3 +326,14 @@ async def test_aliases_and_floors_from_the_registries(
     assert block.startswith(
         "Devices:\nKitchen: light (Counter Lights, Kitchen Ceiling/Big Light, Pantry Light)\n"
     )
+
+
+def test_home_index_built_once_per_home() -> None:
+    """The home's index is reused from turn to turn and rebuilt when exposure changes."""
+    lamp = Entity("light.lamp", "light", ("Lamp",), ("Hall",))
+    fan = Entity("fan.attic", "fan", ("Attic fan",))
+    assert home_matcher((lamp,)) is home_matcher((lamp,))
+    assert "Lamp" in entity_block([lamp], ["turn on the lamp"])
+    assert entity_block([lamp], ["turn on the attic fan"]) == ""
+    assert home_matcher((lamp, fan)) is not home_matcher((lamp,))
+    assert "Attic fan" in entity_block([lamp, fan], ["turn on the attic fan"])

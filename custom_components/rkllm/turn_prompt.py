@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
 
 from homeassistant.components import conversation
@@ -93,9 +94,19 @@ def static_prompt(
     )
 
 
+@lru_cache(maxsize=8)
+def home_matcher(home: tuple[Entity, ...]) -> HomeMatcher:
+    """Return the index of a home, built once while its exposed entities stay the same.
+
+    Indexing stems every name (tens of milliseconds for a few hundred entities); matching a
+    request against the index is a fraction of a millisecond.
+    """
+    return HomeMatcher(home)
+
+
 def entity_block(home: list[Entity], texts: Iterable[str]) -> str:
     """Return the lines of the entities `texts` can refer to ("" when none)."""
-    matched = HomeMatcher(home).match(texts)
+    matched = home_matcher(tuple(home)).match(texts)
     if not matched:
         return ""
     return entity_listing(
