@@ -14,7 +14,9 @@ import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 from yarl import URL
 
-from custom_components.rkllm.config_flow import (
+from custom_components.rkllm.api.urls import (
+    ENV_SERVER_HOST,
+    ENV_SERVER_PORT,
     InvalidServerUrlError,
     default_server_url,
     normalize_url,
@@ -32,8 +34,6 @@ from custom_components.rkllm.const import (
     DOMAIN,
     ENTITIES_ALL,
     ENTITIES_RELEVANT,
-    ENV_SERVER_HOST,
-    ENV_SERVER_PORT,
 )
 from rkllama_emulator import EmulatorConfig, Fault, RkllamaEmulator
 

@@ -14,12 +14,6 @@ DEFAULT_NAME: Final = "rkllama"
 DEFAULT_CONVERSATION_NAME: Final = "rkllm conversation"
 DEFAULT_AI_TASK_NAME: Final = "rkllm AI task"
 
-ENV_SERVER_HOST: Final = "RKLLM_SERVER_HOST"
-ENV_SERVER_PORT: Final = "RKLLM_SERVER_PORT"
-DEFAULT_HOST: Final = "localhost"
-DEFAULT_PORT: Final = 8080
-DEFAULT_URL: Final = f"http://{DEFAULT_HOST}:{DEFAULT_PORT}"
-
 CONF_TOKEN: Final = "token"  # noqa: S105 - a key name; optional bearer token for a reverse proxy in front of rkllama
 CONF_BOARDS: Final = "boards"  # answers per model at once: boards behind a load balancer
 DEFAULT_BOARDS: Final = 1

@@ -3,11 +3,16 @@
 from __future__ import annotations
 
 import ipaddress
+import os
 import re
 
 from yarl import URL
 
+ENV_SERVER_HOST = "RKLLM_SERVER_HOST"
+ENV_SERVER_PORT = "RKLLM_SERVER_PORT"
+DEFAULT_HOST = "localhost"
 DEFAULT_PORT = 8080  # rkllama's own port
+DEFAULT_URL = f"http://{DEFAULT_HOST}:{DEFAULT_PORT}"
 HTTPS_PORT = 443
 REDACTED = "**REDACTED**"
 
@@ -33,6 +38,33 @@ def normalize_url(text: str) -> str:
         InvalidServerUrlError: the text cannot name an http(s) server.
 
     """
+    return _canonical(*_parse(text))
+
+
+def default_server_url() -> str:
+    """Return the address to suggest: RKLLM_SERVER_HOST/_PORT, else http://localhost:8080.
+
+    A port written in the host wins over RKLLM_SERVER_PORT; an unusable host or port gives
+    the default.
+    """
+    host = os.environ.get(ENV_SERVER_HOST, "").strip() or DEFAULT_HOST
+    port = os.environ.get(ENV_SERVER_PORT, "").strip()
+    try:
+        parsed, written_port = _parse(host)
+        if written_port is None and port:
+            written_port = int(port)
+        return _canonical(parsed, written_port)
+    except ValueError:
+        return DEFAULT_URL
+
+
+def _parse(text: str) -> tuple[URL, int | None]:
+    """Return the http(s) URL a user wrote (http when no scheme is given) and its port.
+
+    Raises:
+        InvalidServerUrlError: the text cannot name an http(s) server.
+
+    """
     text = text.strip()
     if not text or any(char.isspace() for char in text):
         raise InvalidServerUrlError(text)
@@ -46,16 +78,29 @@ def normalize_url(text: str) -> str:
     host = parsed.host
     if parsed.scheme not in ("http", "https") or not host or not _valid_host(host):
         raise InvalidServerUrlError(without_credentials_text(text))
+    return parsed, port
+
+
+def _canonical(parsed: URL, port: int | None) -> str:
+    """Return `parsed` with its scheme's default port filled in, no query or fragment.
+
+    Raises:
+        InvalidServerUrlError: the port is out of range.
+
+    """
     if port is None:
         port = HTTPS_PORT if parsed.scheme == "https" else DEFAULT_PORT
-    url = URL.build(
-        scheme=parsed.scheme,
-        user=parsed.user,
-        password=parsed.password,
-        host=host,
-        port=port,
-        path=parsed.path.rstrip("/"),
-    )
+    try:
+        url = URL.build(
+            scheme=parsed.scheme,
+            user=parsed.user,
+            password=parsed.password,
+            host=parsed.host or "",
+            port=port,
+            path=parsed.path.rstrip("/"),
+        )
+    except ValueError as err:
+        raise InvalidServerUrlError(without_credentials(str(parsed))) from err
     return str(url)
 
 
@@ -82,6 +127,28 @@ def redacted(url: str) -> str:
     if parsed.user is None and parsed.password is None:
         return url
     return str(parsed.with_user(REDACTED).with_password(None))
+
+
+def with_credentials(url: str, user: str, password: str) -> str:
+    """Return `url` with the given user name and password (no password when empty)."""
+    return str(URL(url).with_user(user).with_password(password or None))
+
+
+def url_user(url: str) -> str | None:
+    """Return the user name in `url`, if any."""
+    return URL(url).user
+
+
+def url_host(url: str) -> str:
+    """Return the host name or address of `url`."""
+    return URL(url).host or ""
+
+
+def host_and_port(url: str) -> str:
+    """Return `host:port` of `url` (an IPv6 address in brackets)."""
+    parsed = URL(url)
+    host = parsed.host or ""
+    return f"[{host}]:{parsed.port}" if ":" in host else f"{host}:{parsed.port}"
 
 
 def has_credentials(url: str) -> bool:
