@@ -11,14 +11,18 @@ from custom_components.rkllm.api import (
     RkllamaAuthError,
     RkllamaBusyError,
     RkllamaConnectionError,
+    RkllamaDeadlineError,
     RkllamaError,
     RkllamaMalformedResponseError,
     RkllamaModelLoadError,
     RkllamaModelNotFoundError,
     RkllamaServerError,
+    RkllamaTaskError,
     RkllamaTimeoutError,
 )
 from custom_components.rkllm.errors import error_translation_key
+from custom_components.rkllm.pool import PoolBusyError
+from custom_components.rkllm.residency import ModelInUseError
 
 STRINGS = Path(__file__).parents[1] / "custom_components/rkllm/strings.json"
 
@@ -32,11 +36,17 @@ def auto_enable_custom_integrations() -> None:
     ("error", "mid_answer", "key"),
     [
         (RkllamaTimeoutError("t"), False, "timeout"),
+        (RkllamaTimeoutError("t"), True, "timeout"),
+        (RkllamaDeadlineError("d"), True, "turn_timeout"),
+        (PoolBusyError("p"), False, "pool_busy"),
+        (ModelInUseError("u"), False, "model_in_use"),
         (RkllamaConnectionError("c"), False, "cannot_connect"),
         (RkllamaConnectionError("c"), True, "connection_dropped"),
         (RkllamaAuthError("a", status=401), False, "invalid_auth"),
         (RkllamaModelNotFoundError("m"), False, "model_not_found"),
         (RkllamaModelLoadError("l"), False, "model_load_failed"),
+        (RkllamaModelLoadError("l", version_mismatch=True), True, "model_version_mismatch"),
+        (RkllamaTaskError("k"), True, "task_error"),
         (RkllamaBusyError("b"), False, "server_busy"),
         (RkllamaMalformedResponseError("x"), True, "invalid_response"),
         (RkllamaServerError("s", status=500), False, "server_error"),

@@ -13,7 +13,7 @@ from homeassistant.const import EntityCategory
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
-from .coordinator import RkllmConfigEntry, RkllmDataUpdateCoordinator
+from .coordinator import RkllmConfigEntry
 from .entity import RkllmEntity
 
 # Coordinator is used to centralize the data updates
@@ -38,15 +38,6 @@ async def async_setup_entry(
 
 class RkllmConnectivitySensor(RkllmEntity, BinarySensorEntity):
     """On while the server answers the coordinator's polls."""
-
-    def __init__(
-        self,
-        coordinator: RkllmDataUpdateCoordinator,
-        description: BinarySensorEntityDescription,
-    ) -> None:
-        """Describe the sensor and attach it to the server's device."""
-        super().__init__(coordinator, description.key)
-        self.entity_description = description
 
     @property
     @override

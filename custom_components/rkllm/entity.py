@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from homeassistant.const import CONF_URL
 from homeassistant.helpers.device_registry import DeviceEntryType, DeviceInfo
+from homeassistant.helpers.entity import EntityDescription
 from homeassistant.helpers.update_coordinator import CoordinatorEntity
 
 from .api.urls import without_credentials
@@ -16,11 +17,14 @@ class RkllmEntity(CoordinatorEntity[RkllmDataUpdateCoordinator]):
 
     _attr_has_entity_name = True
 
-    def __init__(self, coordinator: RkllmDataUpdateCoordinator, key: str) -> None:
-        """Attach the entity to the server's device."""
+    def __init__(
+        self, coordinator: RkllmDataUpdateCoordinator, description: EntityDescription
+    ) -> None:
+        """Describe the entity and attach it to the server's device."""
         super().__init__(coordinator)
+        self.entity_description = description
         entry = coordinator.config_entry
-        self._attr_unique_id = f"{entry.entry_id}_{key}"
+        self._attr_unique_id = f"{entry.entry_id}_{description.key}"
         info = coordinator.server_info
         self._attr_device_info = DeviceInfo(
             identifiers={(DOMAIN, entry.entry_id)},

@@ -24,31 +24,31 @@ SPOKEN_PREFIX = "spoken_"
 """Keys of the one-sentence errors Assist says (no placeholders, nothing from the server)."""
 
 
+_KEYS: tuple[tuple[type[RkllamaError], str], ...] = (
+    # Most specific first: a deadline is a timeout, a timeout a connection error.
+    (RkllamaDeadlineError, "turn_timeout"),
+    (PoolBusyError, "pool_busy"),
+    (ModelInUseError, "model_in_use"),
+    (RkllamaTimeoutError, "timeout"),
+    (RkllamaConnectionError, "cannot_connect"),
+    (RkllamaAuthError, "invalid_auth"),
+    (RkllamaModelNotFoundError, "model_not_found"),
+    (RkllamaModelLoadError, "model_load_failed"),
+    (RkllamaBusyError, "server_busy"),
+    (RkllamaMalformedResponseError, "invalid_response"),
+    (RkllamaTaskError, "task_error"),
+)
+"""Client error class: the `exceptions.<key>` that explains it; others are server_error."""
+
+
 def error_translation_key(err: RkllamaError, *, mid_answer: bool = False) -> str:
     """Return the `exceptions.<key>` that explains a client error."""
-    if isinstance(err, RkllamaDeadlineError):
-        return "turn_timeout"
-    if isinstance(err, PoolBusyError):
-        return "pool_busy"
-    if isinstance(err, ModelInUseError):
-        return "model_in_use"
-    if isinstance(err, RkllamaTimeoutError):
-        return "timeout"
-    if isinstance(err, RkllamaConnectionError):
-        return "connection_dropped" if mid_answer else "cannot_connect"
-    if isinstance(err, RkllamaAuthError):
-        return "invalid_auth"
-    if isinstance(err, RkllamaModelNotFoundError):
-        return "model_not_found"
-    if isinstance(err, RkllamaModelLoadError):
-        return "model_version_mismatch" if err.version_mismatch else "model_load_failed"
-    if isinstance(err, RkllamaBusyError):
-        return "server_busy"
-    if isinstance(err, RkllamaMalformedResponseError):
-        return "invalid_response"
-    if isinstance(err, RkllamaTaskError):
-        return "task_error"
-    return "server_error"
+    key = next((key for kind, key in _KEYS if isinstance(err, kind)), "server_error")
+    if key == "cannot_connect" and mid_answer:
+        return "connection_dropped"
+    if isinstance(err, RkllamaModelLoadError) and err.version_mismatch:
+        return "model_version_mismatch"
+    return key
 
 
 def spoken_key(err: RkllamaError, *, mid_answer: bool) -> str:

@@ -17,7 +17,12 @@ from homeassistant.core import HomeAssistant, callback
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 from homeassistant.helpers.typing import StateType
 
-from .coordinator import RkllmConfigEntry, RkllmDataUpdateCoordinator, RkllmServerState
+from .coordinator import (
+    InferenceRecord,
+    RkllmConfigEntry,
+    RkllmDataUpdateCoordinator,
+    RkllmServerState,
+)
 from .entity import RkllmEntity
 from .pool import NpuPool
 
@@ -45,6 +50,17 @@ def _loaded_models(state: RkllmServerState) -> str:
     return text
 
 
+def _of_last_answer(
+    figure: Callable[[InferenceRecord], StateType],
+) -> Callable[[RkllmServerState], StateType]:
+    """Return the value function of a figure of the last answer (unknown before any)."""
+
+    def value(state: RkllmServerState) -> StateType:
+        return figure(state.last_inference) if state.last_inference else None
+
+    return value
+
+
 SENSORS: tuple[RkllmSensorEntityDescription, ...] = (
     RkllmSensorEntityDescription(
         key="loaded_model",
@@ -57,9 +73,7 @@ SENSORS: tuple[RkllmSensorEntityDescription, ...] = (
         native_unit_of_measurement=UNIT_TOKENS_PER_SECOND,
         state_class=SensorStateClass.MEASUREMENT,
         suggested_display_precision=1,
-        value_fn=lambda state: (
-            state.last_inference.tokens_per_second if state.last_inference else None
-        ),
+        value_fn=_of_last_answer(lambda answer: answer.tokens_per_second),
     ),
     RkllmSensorEntityDescription(
         key="time_to_first_token",
@@ -68,27 +82,21 @@ SENSORS: tuple[RkllmSensorEntityDescription, ...] = (
         device_class=SensorDeviceClass.DURATION,
         state_class=SensorStateClass.MEASUREMENT,
         suggested_display_precision=0,
-        value_fn=lambda state: (
-            round(state.last_inference.time_to_first_token * 1000, 1)
-            if state.last_inference
-            else None
-        ),
+        value_fn=_of_last_answer(lambda answer: round(answer.time_to_first_token * 1000, 1)),
     ),
     RkllmSensorEntityDescription(
         key="prompt_tokens",
         translation_key="prompt_tokens",
         native_unit_of_measurement=UNIT_TOKENS,
         state_class=SensorStateClass.MEASUREMENT,
-        value_fn=lambda state: state.last_inference.prompt_tokens if state.last_inference else None,
+        value_fn=_of_last_answer(lambda answer: answer.prompt_tokens),
     ),
     RkllmSensorEntityDescription(
         key="completion_tokens",
         translation_key="completion_tokens",
         native_unit_of_measurement=UNIT_TOKENS,
         state_class=SensorStateClass.MEASUREMENT,
-        value_fn=lambda state: (
-            state.last_inference.completion_tokens if state.last_inference else None
-        ),
+        value_fn=_of_last_answer(lambda answer: answer.completion_tokens),
     ),
     RkllmSensorEntityDescription(
         key="response_time",
@@ -97,9 +105,7 @@ SENSORS: tuple[RkllmSensorEntityDescription, ...] = (
         device_class=SensorDeviceClass.DURATION,
         state_class=SensorStateClass.MEASUREMENT,
         suggested_display_precision=2,
-        value_fn=lambda state: (
-            round(state.last_inference.response_time, 3) if state.last_inference else None
-        ),
+        value_fn=_of_last_answer(lambda answer: round(answer.response_time, 3)),
     ),
     RkllmSensorEntityDescription(
         key="available_models",
@@ -118,28 +124,21 @@ class RkllmPoolSensorEntityDescription(SensorEntityDescription):
     value_fn: Callable[[NpuPool], int]
 
 
+def _pool_figure(key: str, value_fn: Callable[[NpuPool], int]) -> RkllmPoolSensorEntityDescription:
+    """Describe a diagnostic figure of the pool."""
+    return RkllmPoolSensorEntityDescription(
+        key=key,
+        translation_key=key,
+        state_class=SensorStateClass.MEASUREMENT,
+        entity_category=EntityCategory.DIAGNOSTIC,
+        value_fn=value_fn,
+    )
+
+
 POOL_SENSORS: tuple[RkllmPoolSensorEntityDescription, ...] = (
-    RkllmPoolSensorEntityDescription(
-        key="pool_boards_online",
-        translation_key="pool_boards_online",
-        state_class=SensorStateClass.MEASUREMENT,
-        entity_category=EntityCategory.DIAGNOSTIC,
-        value_fn=lambda pool: pool.boards_online,
-    ),
-    RkllmPoolSensorEntityDescription(
-        key="pool_in_flight",
-        translation_key="pool_in_flight",
-        state_class=SensorStateClass.MEASUREMENT,
-        entity_category=EntityCategory.DIAGNOSTIC,
-        value_fn=lambda pool: pool.in_flight,
-    ),
-    RkllmPoolSensorEntityDescription(
-        key="pool_queue_length",
-        translation_key="pool_queue_length",
-        state_class=SensorStateClass.MEASUREMENT,
-        entity_category=EntityCategory.DIAGNOSTIC,
-        value_fn=lambda pool: pool.queue_length,
-    ),
+    _pool_figure("pool_boards_online", lambda pool: pool.boards_online),
+    _pool_figure("pool_in_flight", lambda pool: pool.in_flight),
+    _pool_figure("pool_queue_length", lambda pool: pool.queue_length),
 )
 
 
@@ -162,15 +161,6 @@ class RkllmSensor(RkllmEntity, SensorEntity):
 
     entity_description: RkllmSensorEntityDescription
 
-    def __init__(
-        self,
-        coordinator: RkllmDataUpdateCoordinator,
-        description: RkllmSensorEntityDescription,
-    ) -> None:
-        """Describe the sensor and attach it to the server's device."""
-        super().__init__(coordinator, description.key)
-        self.entity_description = description
-
     @property
     @override
     def native_value(self) -> StateType:
@@ -189,9 +179,8 @@ class RkllmPoolSensor(RkllmEntity, SensorEntity):
         pool: NpuPool,
         description: RkllmPoolSensorEntityDescription,
     ) -> None:
-        """Describe the sensor and attach it to the server's device."""
-        super().__init__(coordinator, description.key)
-        self.entity_description = description
+        """Describe the sensor, attach it to the server's device and follow the pool."""
+        super().__init__(coordinator, description)
         self._pool = pool
 
     async def async_added_to_hass(self) -> None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable
+
 from homeassistant.config_entries import ConfigEntryState
 from homeassistant.core import HomeAssistant, ServiceCall, callback
 from homeassistant.exceptions import HomeAssistantError, ServiceValidationError
@@ -46,20 +48,32 @@ async def _async_load_model(call: ServiceCall) -> None:
     A single-model server switches only once the answers running on it are finished;
     past ACTION_WAIT the action is refused with a translated "model in use" error.
     """
-    coordinator = _coordinator(call)
-    model = _server_model(coordinator, call.data[ATTR_MODEL])
-    try:
-        await coordinator.residency.ensure_loaded(model, wait=ACTION_WAIT)
-    except RkllamaError as err:
-        raise _translate(coordinator, err, model) from err
+    coordinator, model = _target(call)
+    await _async_translated(
+        coordinator, model, coordinator.residency.ensure_loaded(model, wait=ACTION_WAIT)
+    )
 
 
 async def _async_unload_model(call: ServiceCall) -> None:
     """Unload a model from the server's NPU once its running answers are finished."""
+    coordinator, model = _target(call)
+    await _async_translated(
+        coordinator, model, coordinator.residency.unload(model, wait=ACTION_WAIT)
+    )
+
+
+def _target(call: ServiceCall) -> tuple[RkllmDataUpdateCoordinator, str]:
+    """Return the call's server (its coordinator) and the server's name of the model."""
     coordinator = _coordinator(call)
-    model = _server_model(coordinator, call.data[ATTR_MODEL])
+    return coordinator, _server_model(coordinator, call.data[ATTR_MODEL])
+
+
+async def _async_translated(
+    coordinator: RkllmDataUpdateCoordinator, model: str, action: Awaitable[object]
+) -> None:
+    """Await a residency action; a client error becomes a translated Home Assistant error."""
     try:
-        await coordinator.residency.unload(model, wait=ACTION_WAIT)
+        await action
     except RkllamaError as err:
         raise _translate(coordinator, err, model) from err
 
