@@ -6,6 +6,7 @@ from homeassistant.components.sensor import ATTR_STATE_CLASS, SensorDeviceClass,
 from homeassistant.const import (
     ATTR_DEVICE_CLASS,
     ATTR_UNIT_OF_MEASUREMENT,
+    STATE_UNAVAILABLE,
     STATE_UNKNOWN,
     EntityCategory,
     UnitOfTime,
@@ -16,7 +17,7 @@ import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
 from custom_components.rkllm.api import ChatMessage, MessageRole
-from rkllama_emulator import RkllamaEmulator
+from rkllama_emulator import Fault, RkllamaEmulator
 
 from .conftest import TEST_MODEL
 
@@ -126,3 +127,20 @@ async def test_loaded_model_none(
     """With nothing resident the loaded-model sensor says none."""
     ids = _entity_ids(entity_registry, init_integration)
     assert hass.states.get(ids["loaded_model"]).state == "none"
+
+
+async def test_server_down_pool_figures_stay(
+    hass: HomeAssistant,
+    init_integration: MockConfigEntry,
+    emulator: RkllamaEmulator,
+    entity_registry: er.EntityRegistry,
+) -> None:
+    """While the server is down its figures are unavailable; the pool's go on."""
+    ids = _entity_ids(entity_registry, init_integration)
+    emulator.set_fault(Fault.REFUSE)
+    await init_integration.runtime_data.coordinator.async_refresh()
+    await hass.async_block_till_done()
+    assert hass.states.get(ids["loaded_model"]).state == STATE_UNAVAILABLE
+    for key in ("pool_boards_online", "pool_in_flight", "pool_queue_length"):
+        assert hass.states.get(ids[key]).state != STATE_UNAVAILABLE, key
+    emulator.clear_faults()

@@ -39,11 +39,7 @@ async def async_setup_entry(
 class RkllmConnectivitySensor(RkllmEntity, BinarySensorEntity):
     """On while the server answers the coordinator's polls."""
 
-    @property
-    @override
-    def available(self) -> bool:
-        """Stay available during an outage: the outage is what this sensor reports."""
-        return True
+    _available_during_outage = True  # the outage is what this sensor reports
 
     @property
     @override

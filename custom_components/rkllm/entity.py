@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import override
+
 from homeassistant.const import CONF_URL
 from homeassistant.helpers.device_registry import DeviceEntryType, DeviceInfo
 from homeassistant.helpers.entity import EntityDescription
@@ -16,6 +18,8 @@ class RkllmEntity(CoordinatorEntity[RkllmDataUpdateCoordinator]):
     """An entity of the rkllama server device."""
 
     _attr_has_entity_name = True
+    _available_during_outage = False
+    """True for an entity whose state still holds while the server is down."""
 
     def __init__(
         self, coordinator: RkllmDataUpdateCoordinator, description: EntityDescription
@@ -36,3 +40,9 @@ class RkllmEntity(CoordinatorEntity[RkllmDataUpdateCoordinator]):
             # Credentials in the URL (a reverse proxy's basic auth) must not reach the UI.
             configuration_url=without_credentials(entry.data[CONF_URL]),
         )
+
+    @property
+    @override
+    def available(self) -> bool:
+        """Return False while the server is down, unless the entity holds without it."""
+        return self._available_during_outage or super().available

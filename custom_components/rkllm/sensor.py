@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import override
+from typing import Any, override
 
 from homeassistant.components.sensor import (
     SensorDeviceClass,
@@ -50,15 +50,21 @@ def _loaded_models(state: RkllmServerState) -> str:
     return text
 
 
-def _of_last_answer(
-    figure: Callable[[InferenceRecord], StateType],
-) -> Callable[[RkllmServerState], StateType]:
-    """Return the value function of a figure of the last answer (unknown before any)."""
+def _answer_figure(
+    key: str, figure: Callable[[InferenceRecord], StateType], **description: Any
+) -> RkllmSensorEntityDescription:
+    """Describe a figure of the last answer (unknown before any answer)."""
 
     def value(state: RkllmServerState) -> StateType:
         return figure(state.last_inference) if state.last_inference else None
 
-    return value
+    return RkllmSensorEntityDescription(
+        key=key,
+        translation_key=key,
+        state_class=SensorStateClass.MEASUREMENT,
+        value_fn=value,
+        **description,
+    )
 
 
 SENSORS: tuple[RkllmSensorEntityDescription, ...] = (
@@ -67,45 +73,35 @@ SENSORS: tuple[RkllmSensorEntityDescription, ...] = (
         translation_key="loaded_model",
         value_fn=_loaded_models,
     ),
-    RkllmSensorEntityDescription(
-        key="tokens_per_second",
-        translation_key="tokens_per_second",
+    _answer_figure(
+        "tokens_per_second",
+        lambda answer: answer.tokens_per_second,
         native_unit_of_measurement=UNIT_TOKENS_PER_SECOND,
-        state_class=SensorStateClass.MEASUREMENT,
         suggested_display_precision=1,
-        value_fn=_of_last_answer(lambda answer: answer.tokens_per_second),
     ),
-    RkllmSensorEntityDescription(
-        key="time_to_first_token",
-        translation_key="time_to_first_token",
+    _answer_figure(
+        "time_to_first_token",
+        lambda answer: round(answer.time_to_first_token * 1000, 1),
         native_unit_of_measurement=UnitOfTime.MILLISECONDS,
         device_class=SensorDeviceClass.DURATION,
-        state_class=SensorStateClass.MEASUREMENT,
         suggested_display_precision=0,
-        value_fn=_of_last_answer(lambda answer: round(answer.time_to_first_token * 1000, 1)),
     ),
-    RkllmSensorEntityDescription(
-        key="prompt_tokens",
-        translation_key="prompt_tokens",
+    _answer_figure(
+        "prompt_tokens",
+        lambda answer: answer.prompt_tokens,
         native_unit_of_measurement=UNIT_TOKENS,
-        state_class=SensorStateClass.MEASUREMENT,
-        value_fn=_of_last_answer(lambda answer: answer.prompt_tokens),
     ),
-    RkllmSensorEntityDescription(
-        key="completion_tokens",
-        translation_key="completion_tokens",
+    _answer_figure(
+        "completion_tokens",
+        lambda answer: answer.completion_tokens,
         native_unit_of_measurement=UNIT_TOKENS,
-        state_class=SensorStateClass.MEASUREMENT,
-        value_fn=_of_last_answer(lambda answer: answer.completion_tokens),
     ),
-    RkllmSensorEntityDescription(
-        key="response_time",
-        translation_key="response_time",
+    _answer_figure(
+        "response_time",
+        lambda answer: round(answer.response_time, 3),
         native_unit_of_measurement=UnitOfTime.SECONDS,
         device_class=SensorDeviceClass.DURATION,
-        state_class=SensorStateClass.MEASUREMENT,
         suggested_display_precision=2,
-        value_fn=_of_last_answer(lambda answer: round(answer.response_time, 3)),
     ),
     RkllmSensorEntityDescription(
         key="available_models",
@@ -172,6 +168,7 @@ class RkllmPoolSensor(RkllmEntity, SensorEntity):
     """One figure of the pool of every rkllm server, shown on each server's device."""
 
     entity_description: RkllmPoolSensorEntityDescription
+    _available_during_outage = True  # the pool goes on without this server
 
     def __init__(
         self,
@@ -191,12 +188,6 @@ class RkllmPoolSensor(RkllmEntity, SensorEntity):
     @callback
     def _async_pool_changed(self) -> None:
         self.async_write_ha_state()
-
-    @property
-    @override
-    def available(self) -> bool:
-        """Stay available while this server is down: the pool goes on without it."""
-        return True
 
     @property
     @override
