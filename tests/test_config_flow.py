@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from typing import Any
 from unittest.mock import AsyncMock
 
@@ -19,9 +20,12 @@ from custom_components.rkllm.api.urls import (
     ENV_SERVER_PORT,
     InvalidServerUrlError,
     default_server_url,
+    host_and_port,
     normalize_url,
 )
+from custom_components.rkllm.config_flow import RkllmConfigFlow
 from custom_components.rkllm.const import (
+    CONF_BOARDS,
     CONF_ENTITIES_IN_PROMPT,
     CONF_KEEP_LOADED,
     CONF_MAX_HISTORY,
@@ -230,6 +234,8 @@ async def test_user_form_default_url(hass: HomeAssistant, monkeypatch: pytest.Mo
         ("rock5b:8000", "9000", "http://rock5b:8000"),
         ("rock5b", "x", "http://localhost:8080"),
         ("not a host", "", "http://localhost:8080"),
+        ("rock5b", "99999", "http://localhost:8080"),
+        ("  [fd00::20]  ", " 8081 ", "http://[fd00::20]:8081"),
     ],
 )
 def test_default_server_url(
@@ -517,3 +523,75 @@ async def test_subentry_server_down(
     assert result["type"] is FlowResultType.ABORT
     assert result["reason"] == "cannot_connect"
     emulator.clear_faults()
+
+
+@pytest.mark.usefixtures("mock_setup_entry")
+@pytest.mark.parametrize(("boards", "stored"), [(3, 3), (1, None), (2.6, 3), (math.nan, None)])
+async def test_user_flow_boards(
+    hass: HomeAssistant, emulator: RkllamaEmulator, boards: float, stored: int | None
+) -> None:
+    """Boards are stored as a whole number, only when not the one-server default."""
+    result = await hass.config_entries.flow.async_init(DOMAIN, context={"source": SOURCE_USER})
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], {CONF_URL: emulator.url, CONF_BOARDS: boards}
+    )
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+    assert result["data"].get(CONF_BOARDS) == stored
+
+
+@pytest.mark.parametrize(
+    ("url", "expected"),
+    [
+        ("http://rock5b:8080", "rock5b:8080"),
+        ("https://user:pw@llm.example.com/rkllama", "llm.example.com:443"),
+        ("http://[fd00::20]:8081", "[fd00::20]:8081"),
+    ],
+)
+def test_host_and_port(url: str, expected: str) -> None:
+    """The entry title names host and port, never credentials."""
+    assert host_and_port(url) == expected
+
+
+async def test_insecure_token_step_without_a_server(hass: HomeAssistant) -> None:
+    """Reached with nothing to confirm, the step asks for the server again."""
+    flow = RkllmConfigFlow()
+    flow.hass = hass
+    flow.context = {"source": SOURCE_USER}
+    flow.handler = DOMAIN
+    result = await flow.async_step_insecure_token()
+    assert result["type"] is FlowResultType.FORM
+    assert result["step_id"] == "user"
+
+
+async def test_reauth_empty_token_removes_it(
+    hass: HomeAssistant, init_integration: MockConfigEntry
+) -> None:
+    """A server that no longer asks for a token: an empty token is dropped from the entry."""
+    hass.config_entries.async_update_entry(
+        init_integration, data={**init_integration.data, CONF_TOKEN: "old"}
+    )
+    result = await init_integration.start_reauth_flow(hass)
+    assert result["step_id"] == "reauth_confirm"
+    assert set(result["data_schema"].schema) == {CONF_TOKEN}
+    result = await hass.config_entries.flow.async_configure(result["flow_id"], {CONF_TOKEN: " "})
+    assert result["type"] is FlowResultType.ABORT
+    assert result["reason"] == "reauth_successful"
+    await hass.async_block_till_done()
+    assert CONF_TOKEN not in init_integration.data
+
+
+async def test_subentry_errors_keep_the_prompt_preview(
+    hass: HomeAssistant, init_integration: MockConfigEntry
+) -> None:
+    """A refused conversation form still shows the preview (without the refused model)."""
+    result = await hass.config_entries.subentries.async_init(
+        (init_integration.entry_id, "conversation"), context={"source": SOURCE_USER}
+    )
+    shown = result["description_placeholders"]
+    result = await hass.config_entries.subentries.async_configure(
+        result["flow_id"], {CONF_MODEL: "../../../tmp/x", CONF_NUM_CTX: 4096.5}
+    )
+    assert result["type"] is FlowResultType.FORM
+    assert result["errors"] == {CONF_MODEL: "invalid_model_name", CONF_NUM_CTX: "invalid_num_ctx"}
+    assert result["description_placeholders"] == shown
+    assert _suggested(result, CONF_MODEL) == "../../../tmp/x"
