@@ -1,4 +1,4 @@
-"""Server addresses: normalise what a user types, keep credentials out of every output."""
+"""Server addresses: the default, normalising what users type, keeping credentials out of output."""
 
 from __future__ import annotations
 
