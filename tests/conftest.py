@@ -81,6 +81,23 @@ def assert_speakable(text: str, secrets: Iterable[str] = ()) -> None:
         assert secret not in text
 
 
+async def add_server(
+    hass: HomeAssistant, url: str, subentries: list[dict[str, object]] | None = None
+) -> MockConfigEntry:
+    """Add and set up one more rkllm entry (another board of the pool) for `url`."""
+    entry = MockConfigEntry(
+        domain=DOMAIN,
+        title=url,
+        data={CONF_URL: url},
+        unique_id=url,
+        subentries_data=subentries or [],
+    )
+    entry.add_to_hass(hass)
+    assert await hass.config_entries.async_setup(entry.entry_id)
+    await hass.async_block_till_done(wait_background_tasks=True)
+    return entry
+
+
 @pytest.fixture(autouse=True)
 def auto_enable_custom_integrations(enable_custom_integrations: None) -> None:
     """Let Home Assistant load custom_components/rkllm."""
