@@ -18,6 +18,7 @@ from homeassistant.util.yaml import parse_yaml
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
+from custom_components.rkllm.api import ChatMessage, GenerationStats, MessageRole, RkllamaClient
 from custom_components.rkllm.const import CONF_KEEP_LOADED, DOMAIN
 from rkllama_emulator import (
     FAST_TIMING,
@@ -79,6 +80,18 @@ def assert_speakable(text: str, secrets: Iterable[str] = ()) -> None:
     assert not _UNSPEAKABLE.search(text), text
     for secret in secrets:
         assert secret not in text
+
+
+async def answer_stats(
+    client: RkllamaClient, text: str, model: str = TEST_MODEL
+) -> GenerationStats:
+    """Read a whole answer to `text` straight from the client; return its figures."""
+    chunks = [
+        chunk async for chunk in client.chat([ChatMessage(MessageRole.USER, text)], model=model)
+    ]
+    stats = chunks[-1].stats
+    assert stats is not None
+    return stats
 
 
 async def add_server(
