@@ -10,12 +10,13 @@ from . import brain
 from .bodies import BodyError, json_strict
 from .engine import GenerationStats
 from .faults import Fault
-from .messages import LEGACY_SYSTEM_PROMPT, clean_messages, legacy_messages
+from .messages import LEGACY_SYSTEM_PROMPT, clean_messages, legacy_messages, message_text
 from .ollama_shapes import ERROR_200_TEXT
 from .records import RecordedRequest
 from .routes_legacy import NO_MODEL, current_worker
 from .state import STATE_KEY
 from .stream_faults import StreamFaults
+from .structured import instructed_schema, structured_reply
 from .wire import LazyStream, html_error, json_body
 
 if TYPE_CHECKING:
@@ -49,8 +50,14 @@ def _chunk(piece: str, prompt_tokens: int, count: int, tps: float) -> bytes:
 async def _pieces(
     state: EmulatorState, worker: Worker, messages: list[dict[str, Any]]
 ) -> list[str]:
-    """Plan the reply; DeepSeek reasoning becomes the fork's `</think> (N tokens)` marker."""
+    """Plan the reply; DeepSeek reasoning becomes the fork's `</think> (N tokens)` marker.
+
+    A first message (where the client folds its system text) asking for a JSON object in
+    words gets one: the fork has no `format`.
+    """
     answer = brain.answer(messages, [])
+    if messages and (schema := instructed_schema(message_text(messages[0].get("content")))):
+        answer = structured_reply(answer, schema)
     pieces = await state.renderer.pieces(worker.info, answer)
     if brain.thinks(worker.name, None):
         reasoning = brain.reply(worker.name, messages).split("</think>", 1)[0]

@@ -8,6 +8,11 @@ from typing import Any
 
 _NUMBER_RE = re.compile(r"-?\d+(?:\.\d+)?")
 ECHO_PREFIX = "You said:"
+# A prompt that asks for JSON in words (servers without `format`): "… JSON object with the
+# keys: answer (integer), unit (string, optional)."
+_INSTRUCTION_RE = re.compile(r"JSON object with the keys: (.+?)\.(?:\s|$)")
+_KEY_RE = re.compile(r"(\w+) \(([^()]*)\)")
+_KINDS = ("integer", "number", "boolean", "string")
 
 
 def _value(kind: str, text: str, numbers: list[str]) -> Any:
@@ -46,3 +51,21 @@ def structured_reply(text: str, schema: Any) -> str:
     if any(key not in result for key in schema.get("required") or ()):
         return text
     return json.dumps(result)
+
+
+def instructed_schema(prompt: str) -> dict[str, Any] | None:
+    """Return the schema a prompt asks for in words, as a model understands it (else None)."""
+    match = _INSTRUCTION_RE.search(prompt)
+    if match is None:
+        return None
+    properties: dict[str, Any] = {}
+    required: list[str] = []
+    for key, description in _KEY_RE.findall(match.group(1)):
+        kind = description.removesuffix(", optional")
+        if kind.startswith("list of"):
+            properties[key] = {"type": "array"}
+        else:
+            properties[key] = {"type": kind if kind in _KINDS else "string"}
+        if not description.endswith(", optional"):
+            required.append(key)
+    return {"type": "object", "properties": properties, "required": required}

@@ -18,6 +18,7 @@ from homeassistant.util.yaml import parse_yaml
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
+from custom_components.rkllm.api import ChatMessage, GenerationStats, MessageRole, RkllamaClient
 from custom_components.rkllm.const import CONF_KEEP_LOADED, DOMAIN
 from rkllama_emulator import (
     FAST_TIMING,
@@ -79,6 +80,35 @@ def assert_speakable(text: str, secrets: Iterable[str] = ()) -> None:
     assert not _UNSPEAKABLE.search(text), text
     for secret in secrets:
         assert secret not in text
+
+
+async def answer_stats(
+    client: RkllamaClient, text: str, model: str = TEST_MODEL
+) -> GenerationStats:
+    """Read a whole answer to `text` straight from the client; return its figures."""
+    chunks = [
+        chunk async for chunk in client.chat([ChatMessage(MessageRole.USER, text)], model=model)
+    ]
+    stats = chunks[-1].stats
+    assert stats is not None
+    return stats
+
+
+async def add_server(
+    hass: HomeAssistant, url: str, subentries: list[dict[str, object]] | None = None
+) -> MockConfigEntry:
+    """Add and set up one more rkllm entry (another board of the pool) for `url`."""
+    entry = MockConfigEntry(
+        domain=DOMAIN,
+        title=url,
+        data={CONF_URL: url},
+        unique_id=url,
+        subentries_data=subentries or [],
+    )
+    entry.add_to_hass(hass)
+    assert await hass.config_entries.async_setup(entry.entry_id)
+    await hass.async_block_till_done(wait_background_tasks=True)
+    return entry
 
 
 @pytest.fixture(autouse=True)

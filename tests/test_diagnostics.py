@@ -18,12 +18,11 @@ from syrupy.assertion import SnapshotAssertion
 from syrupy.filters import props
 from yarl import URL
 
-from custom_components.rkllm.api import ChatMessage, MessageRole
 from custom_components.rkllm.const import CONF_TOKEN, DOMAIN
 from custom_components.rkllm.diagnostics import redact_url
 from rkllama_emulator import RkllamaEmulator
 
-from .conftest import TEST_MODEL
+from .conftest import TEST_MODEL, answer_stats
 
 DYNAMIC = (
     "loaded_at",
@@ -56,10 +55,8 @@ async def test_diagnostics(
     await hass.async_block_till_done(wait_background_tasks=True)
     coordinator = init_integration.runtime_data.coordinator
     async with coordinator.residency.use(TEST_MODEL):
-        response = await coordinator.client.chat_complete(
-            [ChatMessage(MessageRole.USER, "hello")], model=TEST_MODEL
-        )
-    coordinator.async_record_inference(TEST_MODEL, response.stats)
+        stats = await answer_stats(coordinator.client, "hello")
+    coordinator.async_record_inference(TEST_MODEL, stats)
     await coordinator.async_refresh()
 
     result = await get_diagnostics_for_config_entry(hass, hass_client, init_integration)

@@ -8,7 +8,7 @@ from dataclasses import replace
 import logging
 
 from homeassistant.components import conversation
-from homeassistant.const import CONF_MODEL, CONF_PROMPT, CONF_URL, STATE_UNAVAILABLE
+from homeassistant.const import CONF_MODEL, CONF_PROMPT, STATE_UNAVAILABLE
 from homeassistant.core import Context, HomeAssistant
 from homeassistant.helpers import entity_registry as er, intent
 import pytest
@@ -18,7 +18,7 @@ from custom_components.rkllm.const import CONF_KEEP_LOADED, DOMAIN
 from custom_components.rkllm.pool import NpuPool, async_get_pool
 from rkllama_emulator import EmulatorConfig, Fault, RkllamaEmulator, Timing
 
-from .conftest import REASONING_MODEL, TEST_MODEL, speech
+from .conftest import REASONING_MODEL, TEST_MODEL, add_server, speech
 
 SLOW = Timing(load_seconds=0.0, prefill_tokens_per_second=1e6, decode_tokens_per_second=150.0)
 LONG_ANSWER = "Write a haiku about AI."
@@ -52,22 +52,6 @@ def _agent(model: str = TEST_MODEL, *, keep_loaded: bool = True) -> dict[str, ob
         "title": f"Agent {model}",
         "unique_id": None,
     }
-
-
-async def _add_server(
-    hass: HomeAssistant, url: str, subentries: list[dict[str, object]] | None = None
-) -> MockConfigEntry:
-    entry = MockConfigEntry(
-        domain=DOMAIN,
-        title=url,
-        data={CONF_URL: url},
-        unique_id=url,
-        subentries_data=subentries or [],
-    )
-    entry.add_to_hass(hass)
-    assert await hass.config_entries.async_setup(entry.entry_id)
-    await hass.async_block_till_done(wait_background_tasks=True)
-    return entry
 
 
 def _agent_id(hass: HomeAssistant, entry: MockConfigEntry, model: str = TEST_MODEL) -> str:
@@ -109,9 +93,9 @@ async def test_kept_model_on_every_board_and_spread(
     hass: HomeAssistant, boards: list[RkllamaEmulator]
 ) -> None:
     """A kept model is loaded on every board; one answer stays home, overlapping ones spread."""
-    home = await _add_server(hass, boards[0].url, [_agent()])
+    home = await add_server(hass, boards[0].url, [_agent()])
     for board in boards[1:]:
-        await _add_server(hass, board.url)
+        await add_server(hass, board.url)
     assert [board.resident_models() for board in boards] == [[TEST_MODEL]] * 3
     agent_id = _agent_id(hass, home)
 
@@ -129,8 +113,8 @@ async def test_kept_model_on_every_board_and_spread(
 @pytest.mark.usefixtures("setup_ha")
 async def test_no_needless_load(hass: HomeAssistant, boards: list[RkllamaEmulator]) -> None:
     """Without "keep loaded", a request next in line waits for the board that holds its model."""
-    home = await _add_server(hass, boards[0].url, [_agent(keep_loaded=False)])
-    await _add_server(hass, boards[1].url)
+    home = await add_server(hass, boards[0].url, [_agent(keep_loaded=False)])
+    await add_server(hass, boards[1].url)
     agent_id = _agent_id(hass, home)
     assert "423" in speech(await _ask(hass, agent_id, "What is 145 + 278?"))
     answers = await asyncio.gather(_ask(hass, agent_id, LONG_ANSWER), _ask(hass, agent_id, "Hi"))
@@ -151,9 +135,9 @@ async def test_no_needless_load(hass: HomeAssistant, boards: list[RkllamaEmulato
 @pytest.mark.usefixtures("setup_ha")
 async def test_two_models_no_switching(hass: HomeAssistant, boards: list[RkllamaEmulator]) -> None:
     """Two agents on two models over three boards: both kept everywhere, no load per answer."""
-    home = await _add_server(hass, boards[0].url, [_agent(), _agent(REASONING_MODEL)])
+    home = await add_server(hass, boards[0].url, [_agent(), _agent(REASONING_MODEL)])
     for board in boards[1:]:
-        await _add_server(hass, board.url)
+        await add_server(hass, board.url)
     loads = [len(board.loads) for board in boards]
     assert loads == [2, 2, 2]
     agents = [_agent_id(hass, home), _agent_id(hass, home, REASONING_MODEL)]
@@ -174,8 +158,8 @@ async def test_failover_before_first_word(
     hass: HomeAssistant, boards: list[RkllamaEmulator], fault: Fault
 ) -> None:
     """A board that refuses, errors or stays silent is skipped; the next one answers once."""
-    home = await _add_server(hass, boards[0].url, [_agent()])
-    await _add_server(hass, boards[1].url)
+    home = await add_server(hass, boards[0].url, [_agent()])
+    await add_server(hass, boards[1].url)
     client = home.runtime_data.client
     client.timeouts = replace(client.timeouts, first_chunk=0.5)
     agent_id = _agent_id(hass, home)
@@ -194,8 +178,8 @@ async def test_no_failover_after_first_word(
     hass: HomeAssistant, boards: list[RkllamaEmulator]
 ) -> None:
     """An answer broken off after its first word is not repeated elsewhere: the error is said."""
-    home = await _add_server(hass, boards[0].url, [_agent()])
-    await _add_server(hass, boards[1].url)
+    home = await add_server(hass, boards[0].url, [_agent()])
+    await add_server(hass, boards[1].url)
     agent_id = _agent_id(hass, home)
     boards[0].set_fault(Fault.DROP_MID_STREAM, times=1)
 
@@ -209,8 +193,8 @@ async def test_no_failover_after_first_word(
 @pytest.mark.usefixtures("setup_ha")
 async def test_every_board_fails(hass: HomeAssistant, boards: list[RkllamaEmulator]) -> None:
     """When every board fails before the first word, the last error is said, once each."""
-    home = await _add_server(hass, boards[0].url, [_agent()])
-    await _add_server(hass, boards[1].url)
+    home = await add_server(hass, boards[0].url, [_agent()])
+    await add_server(hass, boards[1].url)
     for board in boards[:2]:
         board.set_fault(Fault.HTTP_500, times=1)
     result = await _ask(hass, _agent_id(hass, home), "What is 145 + 278?")
@@ -227,8 +211,8 @@ async def test_board_down_agent_available_and_rejoin(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     """The agent stays available while another board has its model; the board rejoins."""
-    home = await _add_server(hass, boards[0].url, [_agent()])
-    other = await _add_server(hass, boards[1].url)
+    home = await add_server(hass, boards[0].url, [_agent()])
+    other = await add_server(hass, boards[1].url)
     agent_id = _agent_id(hass, home)
     pool = async_get_pool(hass)
     assert pool.boards_online == 2
@@ -274,7 +258,7 @@ async def test_bounded_queue_says_busy(
 ) -> None:
     """Past the queue's bound a request hears "busy" at once; the others are answered FIFO."""
     monkeypatch.setattr("custom_components.rkllm.pool.QUEUE_LIMIT", 2)
-    home = await _add_server(hass, emulator.url, [_agent()])
+    home = await add_server(hass, emulator.url, [_agent()])
     agent_id = _agent_id(hass, home)
     pool: NpuPool = async_get_pool(hass)
     seen: list[tuple[int, int]] = []
@@ -305,8 +289,8 @@ async def test_bounded_queue_says_busy(
 @pytest.mark.usefixtures("setup_ha")
 async def test_pool_sensors(hass: HomeAssistant, boards: list[RkllamaEmulator]) -> None:
     """Each server's device shows the pool's boards online, requests in flight and queue."""
-    home = await _add_server(hass, boards[0].url, [_agent()])
-    await _add_server(hass, boards[1].url)
+    home = await add_server(hass, boards[0].url, [_agent()])
+    await add_server(hass, boards[1].url)
     registry = er.async_get(hass)
     ids = {
         e.unique_id.removeprefix(f"{home.entry_id}_"): e.entity_id

@@ -16,10 +16,9 @@ from homeassistant.helpers import entity_registry as er
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
-from custom_components.rkllm.api import ChatMessage, MessageRole
 from rkllama_emulator import Fault, RkllamaEmulator
 
-from .conftest import TEST_MODEL
+from .conftest import TEST_MODEL, answer_stats
 
 KEYS = (
     "loaded_model",
@@ -89,10 +88,7 @@ async def test_sensors_after_an_answer(
     """A recorded answer updates the figures at once."""
     coordinator = init_integration.runtime_data.coordinator
     async with coordinator.residency.use(TEST_MODEL):
-        response = await coordinator.client.chat_complete(
-            [ChatMessage(MessageRole.USER, "What is the capital of France?")], model=TEST_MODEL
-        )
-    stats = response.stats
+        stats = await answer_stats(coordinator.client, "What is the capital of France?")
     coordinator.async_record_inference(TEST_MODEL, stats)
     await hass.async_block_till_done()
 

@@ -14,7 +14,6 @@ from homeassistant.helpers import llm
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 import probatio
 
-from .api import ApiFlavour
 from .const import DOMAIN
 from .coordinator import RkllmConfigEntry
 from .llm_entity import RkllmLLMEntity
@@ -67,17 +66,10 @@ class RkllmAITaskEntity(ai_task.AITaskEntity, RkllmLLMEntity):
         schema: dict[str, Any] = probatio.to_openapi(
             task.structure, custom_serializer=serializer, openapi_version="3.1.0"
         )
-        # Ollama-style servers add their own JSON instruction for `format`; the legacy
-        # API ignores `format`, so the instruction goes into the prompt.
-        use_format = self._flavour is not ApiFlavour.LEGACY
-        instruction = None if use_format else json_instruction(schema)
-        response_format = schema if use_format else None
-
+        # The board that serves the request asks for the structure its own way.
         retries = STRUCTURE_RETRIES
         while True:
-            await self._async_handle_chat_log(
-                chat_log, response_format=response_format, format_instruction=instruction
-            )
+            await self._async_handle_chat_log(chat_log, response_format=schema)
             text = _last_text(chat_log)
             try:
                 data = read_structured(text, task.structure)
@@ -97,28 +89,6 @@ class RkllmAITaskEntity(ai_task.AITaskEntity, RkllmLLMEntity):
                 )
                 continue
             return ai_task.GenDataTaskResult(conversation_id=chat_log.conversation_id, data=data)
-
-
-def json_instruction(schema: dict[str, Any]) -> str:
-    """Return the prompt text asking for a JSON object with the schema's keys."""
-    properties: dict[str, Any] = schema.get("properties") or {}
-    required = set(schema.get("required") or ())
-    keys = ", ".join(
-        f"{key} ({_kind(value)}{'' if key in required else ', optional'})"
-        for key, value in properties.items()
-    )
-    return f"Answer with only a JSON object with the keys: {keys}."
-
-
-def _kind(schema: Any) -> str:
-    if not isinstance(schema, dict):
-        return "any"
-    if enum := schema.get("enum"):
-        return " or ".join(json.dumps(value) for value in enum)
-    kind = schema.get("type")
-    if kind == "array" and isinstance(items := schema.get("items"), dict):
-        return f"list of {_kind(items)}"
-    return str(kind or "any")
 
 
 def read_structured(text: str, structure: probatio.Schema) -> Any:

@@ -23,7 +23,6 @@ from homeassistant.helpers import device_registry as dr, llm
 from homeassistant.helpers.entity import Entity
 
 from .api import (
-    ApiFlavour,
     ChatChunk,
     ChatMessage,
     ChatOptions,
@@ -197,7 +196,6 @@ class RkllmLLMEntity(Entity):
         chat_log: conversation.ChatLog,
         *,
         response_format: JsonValue = None,
-        format_instruction: str | None = None,
         language: str | None = None,
     ) -> None:
         """Generate the answer to the chat log, running tools in between (bounded).
@@ -206,7 +204,7 @@ class RkllmLLMEntity(Entity):
             TurnError: the server failed, or the prompt does not fit the context window.
 
         """
-        setup = await self._async_setup_turn(chat_log, format_instruction, language)
+        setup = await self._async_setup_turn(chat_log, language)
         retries = TOOL_CALL_RETRIES
         correction: list[ChatMessage] = []
         for _iteration in range(MAX_TOOL_ITERATIONS):
@@ -242,7 +240,6 @@ class RkllmLLMEntity(Entity):
     async def _async_setup_turn(
         self,
         chat_log: conversation.ChatLog,
-        format_instruction: str | None,
         language: str | None = None,
     ) -> _TurnSetup:
         """Resolve the model and build the turn's system prompt."""
@@ -261,7 +258,6 @@ class RkllmLLMEntity(Entity):
             chat_log.extra_system_prompt,
             relevant=settings.get(CONF_ENTITIES_IN_PROMPT, DEFAULT_ENTITIES_IN_PROMPT)
             != ENTITIES_ALL,
-            format_instruction=format_instruction,
             language=language,
         )
         context_window = int(settings.get(CONF_NUM_CTX) or profile.context_length)
@@ -462,11 +458,6 @@ class RkllmLLMEntity(Entity):
         chat_log.async_add_assistant_content_without_tools(
             conversation.AssistantContent(agent_id=self.entity_id, content=f"{message}.")
         )
-
-    @property
-    def _flavour(self) -> ApiFlavour | None:
-        info = self._coordinator.server_info
-        return info.flavour if info else None
 
 
 def _correction(raw: str, reason: str, chat_log: conversation.ChatLog) -> list[ChatMessage]:

@@ -59,7 +59,6 @@ def static_prompt(
     extra_system_prompt: str | None,
     *,
     relevant: bool,
-    format_instruction: str | None = None,
     language: str | None = None,
 ) -> StaticPrompt:
     """Return the system message for HA's rendered system prompt and LLM API."""
@@ -80,8 +79,6 @@ def static_prompt(
     if parts.api_prompt:
         listing = area_index(exposed) if relevant else None
         api_text, tools = compact_api_prompt(parts.api_prompt, tools, names, listing)
-    if format_instruction:
-        api_text = f"{api_text}\n{format_instruction}".strip()
     if note := language_note(language):
         api_text = f"{api_text}\n{note}".strip()
     block = tool_block(tools, names) if tools else None

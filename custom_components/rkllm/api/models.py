@@ -253,15 +253,6 @@ class ChatChunk:
     stats: GenerationStats | None = None
 
 
-@dataclass(frozen=True, slots=True)
-class ChatResponse:
-    """A whole (non-streamed) answer."""
-
-    content: str
-    tool_calls: tuple[ToolCall, ...]
-    stats: GenerationStats
-
-
 def parse_tool_calls(raw: JsonValue) -> tuple[ToolCall, ...]:
     """Read Ollama/OpenAI-shaped tool calls; string arguments are parsed as JSON."""
     if not isinstance(raw, list):
