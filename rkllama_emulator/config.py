@@ -64,7 +64,8 @@ class EmulatorConfig:
     drop_after_pieces: int = 3
     huge_line_bytes: int = 4 * 1024 * 1024
     context_window: int | None = None
-    """Refuse prompts longer than this many tokens with a task error (None: no limit)."""
+    """The runtime's context in tokens for every model; None: each model's Modelfile NUM_CTX
+    (default 4096; the fork: always 4096). A longer prompt is refused as the runtime does."""
     proxy_token: str | None = None
     """Answer 401 unless `Authorization: Bearer <token>` is sent (a reverse proxy in front)."""
     tool_call_chatter: str = ""

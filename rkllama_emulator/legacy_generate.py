@@ -11,7 +11,8 @@ from .bodies import BodyError, json_strict
 from .engine import GenerationStats
 from .faults import Fault
 from .messages import LEGACY_SYSTEM_PROMPT, clean_messages, legacy_messages, message_text
-from .ollama_shapes import ERROR_200_TEXT
+from .ollama_shapes import ERROR_200_TEXT, OVER_CONTEXT
+from .options import DEFAULT_CONTEXT_TOKENS
 from .records import RecordedRequest
 from .routes_legacy import NO_MODEL, current_worker
 from .state import STATE_KEY
@@ -82,9 +83,13 @@ class LegacyRun:
         self.worker = worker
         self.loop = asyncio.get_running_loop()
         self.stats = GenerationStats()
+        self.refused = False
+        """The runtime refused the prompt (over its context): nothing is generated."""
 
     async def _prefill(self) -> None:
-        """Spend the prefill time (plus a slow-first-token delay)."""
+        """Spend the prefill time (plus a slow-first-token delay); none for a refused prompt."""
+        if self.refused:
+            return
         slow = self.state.faults.consume(Fault.SLOW_FIRST_TOKEN)
         seconds = self.state.engine.prefill_seconds(
             self.worker.name, self.stats.prompt_tokens, "", 0
@@ -246,7 +251,13 @@ async def generate(request: web.Request) -> web.StreamResponse:
     record.prompt, record.prompt_tokens = rendered.text, rendered.tokens + 1
     run = LegacyRun(state, request, worker)
     run.stats.prompt_tokens = rendered.tokens + 1
-    pieces = await _pieces(state, worker, messages)
+    limit = state.config.context_window or DEFAULT_CONTEXT_TOKENS
+    run.refused = run.stats.prompt_tokens > limit
+    if run.refused:
+        # The runtime's fixed 4096-token context: it generates nothing, and the fork answers
+        # an empty reply (stream: no chunk at all).
+        record.refusal = OVER_CONTEXT.format(tokens=run.stats.prompt_tokens, limit=limit)
+    pieces = [] if run.refused else await _pieces(state, worker, messages)
     if stream:
         response = await run.stream(pieces, record)
     else:

@@ -17,13 +17,14 @@ from .messages import tool_names_of
 from .ollama_shapes import (
     ABORT_TEXT,
     ERROR_200_TEXT,
+    OVER_CONTEXT,
     final_line,
     full_body,
     metrics,
     piece_line,
 )
 from .ollama_stream import CUT_DELAY, HoldBack, StreamDelivery
-from .options import bad_integer_option, max_new_tokens, merge_options
+from .options import bad_integer_option, context_tokens, max_new_tokens, merge_options
 from .residency import LoadError
 from .stream_faults import TASK_ERROR_TEXT, consume_stream_faults
 from .structured import structured_reply
@@ -113,11 +114,6 @@ class OllamaRun:
         record = job.record
         record.think, record.prompt, record.prompt_tokens = think, rendered.text, rendered.tokens
         self.stats.prompt_tokens = rendered.tokens
-        window = state.config.context_window
-        if window is not None and rendered.tokens > window:
-            # The runtime refuses the prompt; the worker reports a task error and the
-            # stream is cut without a final line.
-            return await self._task_error()
         text = brain.reply(job.model, job.brain_messages, tool_names_of(job.tools), think)
         text = structured_reply(text, job.fmt)
         if state.faults.consume(Fault.UNLISTED_TOOL_CALL) is not None:
@@ -156,9 +152,8 @@ class OllamaRun:
                 self.job.record.started_at = time.time()
                 if not self.state.config.multi_model:
                     self.state.residency.touch(worker)
-                bad = bad_integer_option(self.job.options)
-                if bad:
-                    return await self._bad_option(worker)
+                if bad_integer_option(self.job.options) or self._over_context(worker):
+                    return await self._no_generation(worker)
                 seconds = self.state.engine.prefill_seconds(
                     self.job.model, self.stats.prompt_tokens, *self._system
                 )
@@ -170,11 +165,35 @@ class OllamaRun:
             return await self._timed_out(worker)
         return await self._generate(worker, pieces, think=bool(think))
 
+    def _over_context(self, worker: Worker) -> bool:
+        """Return True when the prompt exceeds the context the model was loaded with."""
+        window = self.state.config.context_window
+        limit = window if window is not None else context_tokens(worker.modelfile.options)
+        if self.stats.prompt_tokens <= limit:
+            return False
+        self.job.record.refusal = OVER_CONTEXT.format(tokens=self.stats.prompt_tokens, limit=limit)
+        return True
+
+    @property
+    def _holds_back(self) -> bool:
+        """Return True when a streamed answer is held back while tool calls are looked for."""
+        config = self.state.config
+        offered = bool(self.job.tools) or config.structured_tool_calls
+        return offered and config.tool_holdback and self.job.chat
+
     async def _task_error(self) -> web.StreamResponse:
-        """Answer as upstream does when the runtime fails a task before any piece."""
+        """Answer a task a fresh worker failed: it sends `<RKLLM_TASK_ERROR>`, then closes.
+
+        Upstream's handler takes that text for a piece and then fails reading the closed pipe:
+        non-stream, a 500 with the empty text of the EOFError; a stream whose piece was held
+        back (tools) fails before any byte (Werkzeug's 500 page); otherwise the piece is sent
+        and the chunked stream is cut.
+        """
         self.job.record.reply = TASK_ERROR_TEXT
         if not self.job.stream:
-            return json_body({"error": f"Unexpected error during inference: {TASK_ERROR_TEXT}"})
+            return json_body({"error": ""}, status=500)
+        if self._holds_back:
+            return html_error(500)
         stream = LazyStream(self.request, "application/x-ndjson")
         await stream.send(stream_line(piece_line(self.job.model, self.job.chat, TASK_ERROR_TEXT)))
         await asyncio.sleep(CUT_DELAY)
@@ -187,14 +206,17 @@ class OllamaRun:
         if seconds > 0:
             await asyncio.sleep(seconds)
 
-    async def _bad_option(self, worker: Worker) -> web.StreamResponse:
-        """Answer a non-integer top_k/mirostat/num_predict: empty, with the previous metrics."""
+    async def _no_generation(self, worker: Worker) -> web.StreamResponse:
+        """Answer a task the runtime generated nothing for (bad integer option, prompt too long).
+
+        No piece and no FINISH callback: the worker reports the metrics of the model's previous
+        generation (an empty answer), or, on its first task, fails.
+        """
         self.state.engine.release(worker)
         previous = worker.last_metrics
-        if previous is None and self.job.stream:
-            stream = LazyStream(self.request, "application/x-ndjson")
-            return await stream.drop()
-        figures = dict(previous or metrics(None, 0))
+        if previous is None:
+            return await self._task_error()
+        figures = dict(previous)
         figures["total_duration"] = self._total_ns()
         self.job.record.done = True
         return await self._respond("", None, "stop", figures)
@@ -318,10 +340,8 @@ class OllamaRun:
     ) -> web.StreamResponse:
         """Stream the pieces as NDJSON, holding back when tools are offered."""
         config = self.state.config
-        offered = bool(self.job.tools) or config.structured_tool_calls
-        holding = offered and config.tool_holdback and self.job.chat
         holdback = HoldBack(
-            pieces=config.holdback_pieces if holding else 0,
+            pieces=config.holdback_pieces if self._holds_back else 0,
             replay_seconds=config.holdback_replay_seconds,
         )
         delivery = StreamDelivery(

@@ -11,6 +11,8 @@ if TYPE_CHECKING:
 
 LOAD_DURATION_NS = 100_000_000
 ABORT_TEXT = "Aborted inference by Timeout ({seconds} seconds). Try again."
+OVER_CONTEXT = "prompt over the context ({tokens} > {limit} tokens)"
+"""The emulator's record of a prompt the runtime refused (rkllama itself only logs it)."""
 ERROR_200_TEXT = "Unexpected error during inference: the worker returned <RKLLM_TASK_ERROR>"
 
 

@@ -18,6 +18,8 @@ DEFAULT_OPTIONS = {
     "mirostat_eta": "0.1",
 }
 INTEGER_OPTIONS = ("top_k", "mirostat", "max_new_tokens")
+DEFAULT_CONTEXT_TOKENS = 4096
+"""The runtime's `max_context_len` when the Modelfile sets no NUM_CTX (and the fork's, always)."""
 
 
 def merge_options(modelfile: dict[str, str], request: dict[str, Any] | None) -> dict[str, str]:
@@ -52,3 +54,11 @@ def max_new_tokens(options: dict[str, str]) -> int:
     except ValueError:
         return 0
     return max(0, value)
+
+
+def context_tokens(modelfile: dict[str, str]) -> int:
+    """Return the `max_context_len` a load sets from the Modelfile's NUM_CTX (default 4096)."""
+    try:
+        return int(float(modelfile.get("num_ctx", DEFAULT_CONTEXT_TOKENS)))
+    except ValueError:
+        return DEFAULT_CONTEXT_TOKENS

@@ -26,6 +26,8 @@ class RecordedRequest:
     queue_wait_seconds: float = 0.0
     status: int = 200
     done: bool = False
+    refusal: str | None = None
+    """Why the runtime generated nothing, e.g. `prompt over the context (5192 > 4096 tokens)`."""
     # Wall-clock times (time.time(), seconds) for benchmarks, see GET /_emulator/requests:
     # arrival of the request, start of its generation (after the queue and any model load),
     # first piece generated, first piece written to the wire, last piece generated, response end.

@@ -1,21 +1,28 @@
 """scripts/bench --quick: every figure of the benchmark is measured and every ratio computed.
 
-The goals themselves are judged by the full run (board timing, three homes), not here.
+The bench runs once for this module; every test reads that one run. The goals themselves are
+judged by the full run (board timing, three homes), not here. The report writer is also tested
+on its own with a side that failed.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 import json
 import math
 import os
 from pathlib import Path
 import subprocess
+import sys
+from typing import Any
 
 import pytest
 
-from .ports import free_port
+from .ports import free_ports_for_module
 
 ROOT = Path(__file__).parents[1]
+if str(ROOT / "scripts") not in sys.path:
+    sys.path.insert(0, str(ROOT / "scripts"))
 BENCH_TIMEOUT = 420  # seconds: bootstrap check, HA start, every measure on the 10-entity home
 MEASURES = {
     "1. First spoken text",
@@ -70,21 +77,45 @@ def _is_number(value: object) -> bool:
     return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
 
 
-@pytest.mark.timeout(BENCH_TIMEOUT + 60)
-def test_bench_quick_measures_every_figure(socket_enabled: None, tmp_path: Path) -> None:
-    """Every figure has numbers for ours and the peer, a ratio, and the files are written."""
+@dataclass(frozen=True)
+class QuickRun:
+    """The one `scripts/bench --quick` run of this module."""
+
+    result: subprocess.CompletedProcess[str]
+    out: Path
+
+    @property
+    def report(self) -> str:
+        """Return the end of the run's output, for failure messages."""
+        return f"stdout:\n{self.result.stdout[-6000:]}\nstderr:\n{self.result.stderr[-6000:]}"
+
+    def document(self) -> tuple[dict[str, Any], str]:
+        """Return the JSON document and the Markdown text of the run."""
+        assert self.result.returncode == 0, self.report
+        documents = sorted(self.out.glob("*.json"))
+        assert len(documents) == 1, self.report
+        markdown = documents[0].with_suffix(".md")
+        assert markdown.is_file()
+        return json.loads(documents[0].read_text()), markdown.read_text()
+
+
+@pytest.fixture(scope="module")
+def quick_run(tmp_path_factory: pytest.TempPathFactory) -> QuickRun:
+    """Run `scripts/bench --quick` once for the module."""
+    tmp_path = tmp_path_factory.mktemp("bench")
     env = {k: v for k, v in os.environ.items() if not k.startswith("RKLLM_SERVER_")}
     out = tmp_path / "results"
+    ha_port, emulator_port, single_port = free_ports_for_module(3)
     result = subprocess.run(
         [
             str(ROOT / "scripts" / "bench"),
             "--quick",
             "--ha-port",
-            str(free_port()),
+            str(ha_port),
             "--emulator-port",
-            str(free_port()),
+            str(emulator_port),
             "--emulator-port-single",
-            str(free_port()),
+            str(single_port),
             "--output-dir",
             str(out),
             "--config-dir",
@@ -97,18 +128,22 @@ def test_bench_quick_measures_every_figure(socket_enabled: None, tmp_path: Path)
         check=False,
         timeout=BENCH_TIMEOUT,
     )
-    report = f"stdout:\n{result.stdout[-6000:]}\nstderr:\n{result.stderr[-6000:]}"
-    assert result.returncode == 0, report
+    return QuickRun(result, out)
 
-    documents = sorted(out.glob("*.json"))
-    assert len(documents) == 1, report
-    markdown = documents[0].with_suffix(".md")
-    assert markdown.is_file()
-    data = json.loads(documents[0].read_text())
+
+@pytest.mark.timeout(BENCH_TIMEOUT + 60)
+def test_bench_quick_writes_its_files_without_errors(quick_run: QuickRun) -> None:
+    """The run ends well, writes one JSON and one Markdown file, and misses nothing."""
+    data, _markdown = quick_run.document()
     assert data["missing"] == [], data["missing"]
     assert data["meta"]["errors"] == []
     assert data["meta"]["plan"]["timing"] == "fast"
 
+
+@pytest.mark.timeout(BENCH_TIMEOUT + 60)
+def test_bench_quick_measures_every_figure(quick_run: QuickRun) -> None:
+    """Every figure has numbers for ours and the peer, a ratio, and a judged goal."""
+    data, _markdown = quick_run.document()
     figures = data["figures"]
     keys = {figure["key"] for figure in figures}
     assert keys >= EXPECTED_KEYS, EXPECTED_KEYS - keys
@@ -116,15 +151,76 @@ def test_bench_quick_measures_every_figure(socket_enabled: None, tmp_path: Path)
     for figure in figures:
         assert _is_number(figure["ours"]), figure
         assert _is_number(figure["peer"]), figure
+        assert figure["peer_failure"] is None, figure
         assert _is_number(figure["ratio"]) or figure["ratio"] == "inf", figure
         if figure["goal"] != "—":
             assert isinstance(figure["passed"], bool), figure
         else:
             assert figure["passed"] is None, figure
 
-    text = markdown.read_text()
+
+@pytest.mark.timeout(BENCH_TIMEOUT + 60)
+def test_bench_quick_markdown_has_every_measure(quick_run: QuickRun) -> None:
+    """The Markdown has a section per measure, and a quick run leaves the README alone."""
+    _data, text = quick_run.document()
     for measure in MEASURES:
         assert f"## {measure}" in text
     # The README is only rewritten by a full run into bench/results.
     assert "quick check" in text
-    assert str(out) not in (ROOT / "README.md").read_text()
+    assert str(quick_run.out) not in (ROOT / "README.md").read_text()
+
+
+def _failed_peer_raw() -> Any:
+    """Return the raw data of a run whose peer was refused on its turns (None sides)."""
+    from bench_lib.runner import Raw  # noqa: PLC0415 - the benchmark's package, by path
+
+    ours = {"turn1_tokens": 900, "turn2_tokens": 950, "turn1_prompt": "p", "turn2_prompt": "q"}
+    why = "refused: prompt over the context (5192 > 4096 tokens)"
+    home = {
+        "prompt_size": {"ours": ours, "peer": None},
+        "cold": {"ours": {"ttft": 1.0}, "peer": None},
+        "first_text": [
+            {"side": "ours", "rep": 1, "test": "Math", "ttft": 1.2, "end": 2.0},
+            {"side": "peer", "rep": 1, "test": "Math", "no_answer": True},
+        ],
+        "failed": {"peer": why},
+        "peer_no_answer": [f"peer Math: {why} (the pipeline failed)"],
+    }
+    meta = {
+        "plan": {"timing": "board", "goal_home": 200, "repetitions": 1},
+        "started": "2026-12-07 10:00",
+        "seconds": 480.0,
+        "server": "a real server",
+        "model": "Qwen2.5-1.5B-Instruct",
+        "tokens": "real Qwen tokens",
+        "errors": ["200 entities, 3 tool round trip: ours failed"],
+    }
+    return Raw(meta=meta, homes={"200": home})
+
+
+def test_report_writes_a_run_whose_peer_failed(tmp_path: Path) -> None:
+    """None sides and failed figures are written, as "failed" with the reason, never a time."""
+    from bench_lib import figures, report  # noqa: PLC0415 - the benchmark's package, by path
+
+    raw = _failed_peer_raw()
+    built, missing = figures.build(raw)
+    why = raw.homes["200"]["failed"]["peer"]
+    path = report.write(raw, built, missing, tmp_path, stamp="run")
+    data = json.loads(path.with_suffix(".json").read_text())
+    assert data["raw"]["homes"]["200"]["prompt_size"]["peer"] is None
+    assert "turn1_prompt" not in data["raw"]["homes"]["200"]["prompt_size"]["ours"]
+    failed = [f for f in data["figures"] if f["peer"] is None]
+    assert {f["key"] for f in failed} >= {"turn1_tokens.200", "turn2_tokens.200"}
+    assert all(f["peer_failure"] == why for f in failed)
+    text = path.read_text()
+    assert f"| failed ({why}) |" in text
+    assert "ours failed" in text  # the section error is listed, the report still written
+
+
+def test_report_names_a_failed_peer_without_a_reason(tmp_path: Path) -> None:
+    """A peer that failed for no known reason still reads "failed", never a number."""
+    from bench_lib import report  # noqa: PLC0415 - the benchmark's package, by path
+    from bench_lib.stats import Figure  # noqa: PLC0415
+
+    figure = Figure("2. Prompt size", "x.10", "prompt tokens", "tokens", 900, None)
+    assert "| 900 | failed | — |" in report.figure_table([figure])

@@ -1,5 +1,7 @@
 """scripts/bench --pool --quick: every pool measure runs on a real Home Assistant.
 
+The bench runs once for this module; every test reads that one run.
+
 Speed-ups are judged by the board-timing run (fast timing measures Home Assistant, not boards);
 what does not depend on timing is checked here: nothing lost, nothing duplicated, no loads.
 """
@@ -10,10 +12,11 @@ import json
 import os
 from pathlib import Path
 import subprocess
+from typing import Any
 
 import pytest
 
-from .ports import free_port
+from .ports import free_ports_for_module
 
 ROOT = Path(__file__).parents[1]
 BENCH_TIMEOUT = 300
@@ -24,23 +27,24 @@ def auto_enable_custom_integrations() -> None:
     """Override the root fixture: the bench runs its own Home Assistant, no `hass` here."""
 
 
-@pytest.mark.timeout(BENCH_TIMEOUT + 60)
-def test_bench_pool_quick(socket_enabled: None, tmp_path: Path) -> None:
-    """Three boards and one: every conversation answered, none lost or duplicated."""
+@pytest.fixture(scope="module")
+def pool_run(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+    """Run `scripts/bench --pool --quick` once for the module; return its JSON document."""
+    tmp_path = tmp_path_factory.mktemp("bench-pool")
     env = {k: v for k, v in os.environ.items() if not k.startswith("RKLLM_SERVER_")}
     out = tmp_path / "results"
-    ports = ",".join(str(free_port()) for _ in range(3))
+    ha_port, proxy_port, *boards = free_ports_for_module(5)
     result = subprocess.run(
         [
             str(ROOT / "scripts" / "bench"),
             "--pool",
             "--quick",
             "--ha-port",
-            str(free_port()),
+            str(ha_port),
             "--emulator-ports",
-            ports,
+            ",".join(str(port) for port in boards),
             "--proxy-port",
-            str(free_port()),
+            str(proxy_port),
             "--output-dir",
             str(out),
             "--config-dir",
@@ -57,17 +61,38 @@ def test_bench_pool_quick(socket_enabled: None, tmp_path: Path) -> None:
     assert result.returncode == 0, report
     documents = sorted(out.glob("pool-*.json"))
     assert len(documents) == 1, report
-    data = json.loads(documents[0].read_text())
-    assert data["timing"] == "fast"
-    assert data["throughput"]["answered"] == [30, 30]
-    per_board = data["throughput"]["per_board"]
+    data: dict[str, Any] = json.loads(documents[0].read_text())
+    return data
+
+
+@pytest.mark.timeout(BENCH_TIMEOUT + 60)
+def test_bench_pool_spreads_over_every_board(pool_run: dict[str, Any]) -> None:
+    """Three boards and one: every conversation answered, each board took part."""
+    assert pool_run["timing"] == "fast"
+    assert pool_run["throughput"]["answered"] == [30, 30]
+    per_board = pool_run["throughput"]["per_board"]
     assert sum(per_board) == 30
     assert min(per_board) > 0  # every board took part
-    assert data["two_models"]["answered"] == 30
-    assert data["two_models"]["loads_during_run"] == 0
-    kill = data["kill"]
+
+
+@pytest.mark.timeout(BENCH_TIMEOUT + 60)
+def test_bench_pool_two_models_without_loads(pool_run: dict[str, Any]) -> None:
+    """Two models on the pool: all answered, no load during the run."""
+    assert pool_run["two_models"]["answered"] == 30
+    assert pool_run["two_models"]["loads_during_run"] == 0
+
+
+@pytest.mark.timeout(BENCH_TIMEOUT + 60)
+def test_bench_pool_board_killed_loses_nothing(pool_run: dict[str, Any]) -> None:
+    """A board killed mid-run: nothing lost or duplicated, every later conversation answered."""
+    kill = pool_run["kill"]
     assert (kill["lost"], kill["duplicated"]) == (0, 0)
     assert kill["answered_after_kill"] == kill["started_after_kill"] > 0
     assert kill["answered"] + kill["spoken_errors"] == kill["conversations"]
-    if "skipped" not in data["haproxy"]:
-        assert data["haproxy"]["answered"] == 30
+
+
+@pytest.mark.timeout(BENCH_TIMEOUT + 60)
+def test_bench_pool_behind_haproxy(pool_run: dict[str, Any]) -> None:
+    """Behind HAProxy (when installed) every conversation is answered."""
+    if "skipped" not in pool_run["haproxy"]:
+        assert pool_run["haproxy"]["answered"] == 30

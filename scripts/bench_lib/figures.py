@@ -103,7 +103,10 @@ class Builder:
         """Figures that could not be computed (a measure failed), with the reason."""
 
     def add(self, figure: Figure) -> None:
-        """Add one figure."""
+        """Add one figure; a peer that failed gets the reason noted for its home."""
+        if figure.peer is None and not figure.peer_failure:
+            home = self.raw.homes.get(figure.key.rsplit(".", 1)[-1], {})
+            figure.peer_failure = home.get("failed", {}).get("peer", "")
         self.figures.append(figure)
 
     def build(self) -> list[Figure]:
@@ -223,7 +226,7 @@ class Builder:
                         check=ratio_at_most(TOKENS_RATIO_GOAL),
                     )
                 )
-            peer_turn1 = peer["turn1_tokens"] if peer else "no answer"
+            peer_turn1 = peer["turn1_tokens"] if peer else "failed"
             self.add(
                 Figure(
                     M2,

@@ -131,7 +131,8 @@ def _cell(figure: Figure, side: str) -> str:
     value = figure.ours if side == "ours" else figure.peer
     summary = figure.ours_summary if side == "ours" else figure.peer_summary
     if value is None:
-        return NO_ANSWER
+        why = figure.peer_failure if side == "peer" else ""
+        return f"{NO_ANSWER} ({why})" if why else NO_ANSWER
     text = _number(value, figure.unit)
     if summary is not None and summary.n > 1 and figure.unit in {"s", "ms"}:
         low = _number(summary.min, figure.unit).removesuffix(f" {figure.unit}")
@@ -230,7 +231,7 @@ def markdown(raw: Raw, figures: list[Figure], missing: list[str] | None = None) 
     if no_answer:
         lines += [
             "",
-            "**The peer could not answer** (its figures read “no answer”; ours were measured):",
+            "**The peer could not answer** (its figures read “failed”; ours were measured):",
             "",
             *(f"- {item}" for item in no_answer),
         ]
@@ -269,8 +270,9 @@ def raw_json(raw: Raw) -> dict[str, Any]:
     data = copy.deepcopy(asdict(raw))
     for home in data["homes"].values():
         for side in (home.get("prompt_size") or {}).values():
-            side.pop("turn1_prompt", None)
-            side.pop("turn2_prompt", None)
+            if side:  # None: that side failed
+                side.pop("turn1_prompt", None)
+                side.pop("turn2_prompt", None)
     return data
 
 
@@ -281,18 +283,23 @@ def write(
     out_dir: Path,
     stamp: str | None = None,
 ) -> Path:
-    """Write <date>.md and <date>.json into ``out_dir``; return the Markdown path."""
+    """Write <date>.json, then <date>.md into ``out_dir``; return the Markdown path.
+
+    The JSON (the raw samples) is written first, so that a run's data survives whatever the
+    rendering meets.
+    """
     out_dir.mkdir(parents=True, exist_ok=True)
     stamp = stamp or datetime.now().astimezone().strftime("%Y-%m-%d")
-    md_path = out_dir / f"{stamp}.md"
-    md_path.write_text(markdown(raw, figures, missing))
     document = {
         "meta": raw.meta,
         "missing": missing,
         "figures": [figure.as_json() for figure in figures],
         "raw": raw_json(raw),
     }
-    (out_dir / f"{stamp}.json").write_text(json.dumps(document, indent=1, ensure_ascii=False))
+    text = json.dumps(document, indent=1, ensure_ascii=False, default=str)
+    (out_dir / f"{stamp}.json").write_text(text)
+    md_path = out_dir / f"{stamp}.md"
+    md_path.write_text(markdown(raw, figures, missing))
     return md_path
 
 

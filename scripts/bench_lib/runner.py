@@ -373,15 +373,24 @@ class HomeRun:
         self, side: Side, text: str, what: str, conversation_id: str | None = None
     ) -> tuple[TimedRun, ServerRecord] | None:
         """Run one turn; None when the peer cannot answer (noted; ours must always answer)."""
+        mark = await self.records.mark()
         try:
             run, snap = await self.turn(side, text, conversation_id)
             return run, _one(snap.requests, what)
         except DemoError as err:
             if side == "ours":
                 raise
-            self.data.setdefault("peer_no_answer", []).append(f"{what}: {err}")
-            self.progress.note(f"  peer: no answer ({what}): {err}")
+            await self.peer_failed(what, str(err), mark)
             return None
+
+    async def peer_failed(self, what: str, error: str, mark: tuple[int, int]) -> None:
+        """Note that the peer could not answer, and why (the server's side when it knows)."""
+        why = next(
+            (f for r in (await self.records.since(mark)).requests if (f := r.failure)), error
+        )
+        self.data.setdefault("failed", {}).setdefault("peer", why)
+        self.data.setdefault("peer_no_answer", []).append(f"{what}: {why} ({error})")
+        self.progress.note(f"  peer: failed ({what}): {why}")
 
     async def run(self, *, first: bool) -> None:
         """Run everything for this home; a failed measure is noted and the others go on."""
@@ -461,7 +470,7 @@ class HomeRun:
         self.data["setup_seconds"] = setup
         self.data["cold"] = cold
         self.data["rss_mib"] = memory
-        peer_ttft = f"{cold['peer']['ttft']:.2f}s" if cold["peer"] else "no answer"
+        peer_ttft = f"{cold['peer']['ttft']:.2f}s" if cold["peer"] else "failed"
         self.progress.note(
             f"  first turn, first text: ours {cold['ours']['ttft']:.2f}s, "
             f"peer {peer_ttft}"
@@ -580,7 +589,7 @@ class HomeRun:
                 "turn2_prompt": second.prompt,
             }
         self.data["prompt_size"] = result
-        peer_tokens = result["peer"]["turn1_tokens"] if result["peer"] else "no answer"
+        peer_tokens = result["peer"]["turn1_tokens"] if result["peer"] else "failed"
         self.progress.note(
             f"  prompt tokens turn 1: ours {result['ours']['turn1_tokens']}, peer {peer_tokens}"
         )
@@ -622,7 +631,7 @@ class HomeRun:
             except DemoError as err:
                 if side == "ours":
                     raise
-                self.data.setdefault("peer_no_answer", []).append(f"light ({path}): {err}")
+                await self.peer_failed(f"light ({path})", str(err), mark)
                 return None
             snap = await self.records.settled(mark)
         state = await self.client.state(homes.KITCHEN_LIGHT)

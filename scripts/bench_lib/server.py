@@ -37,6 +37,8 @@ class ServerRecord:
     messages: list[dict[str, Any]] = field(repr=False)
     options: dict[str, Any] | None = field(repr=False)
     raw_tools: list[dict[str, Any]] | None = field(repr=False)
+    refusal: str | None = None
+    """Why the server generated nothing (the emulator's record), e.g. a prompt over the context."""
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> ServerRecord:
@@ -61,7 +63,17 @@ class ServerRecord:
             messages=list(data.get("messages") or []),
             options=data.get("options"),
             raw_tools=data.get("tools"),
+            refusal=data.get("refusal"),
         )
+
+    @property
+    def failure(self) -> str | None:
+        """Return why this request got no answer from the server, if it got none."""
+        if self.refusal:
+            return f"refused: {self.refusal}"
+        if self.ended_at is not None and not self.reply and not self.completion_tokens:
+            return f"the server answered nothing ({self.prompt_tokens} prompt tokens)"
+        return None
 
     @property
     def server_seconds(self) -> float:

@@ -9,7 +9,7 @@ import statistics
 from typing import Any
 
 type Ratio = float | str  # a number, "inf" (the peer's figure is 0, ours not), or NO_ANSWER
-NO_ANSWER = "no answer"  # the peer could not answer (e.g. its prompt overflows the context)
+NO_ANSWER = "failed"  # the peer could not answer (e.g. its prompt overflows the context)
 type Goal = Callable[[float, float | None, Ratio], bool]
 
 
@@ -87,6 +87,8 @@ class Figure:
     ours: float
     peer: float | None
     """None: the peer could not answer."""
+    peer_failure: str = ""
+    """Why the peer could not answer, e.g. `refused: prompt over the context (…)`."""
     goal: str = "—"
     check: Goal | None = field(default=None, repr=False)
     note: str = ""
@@ -114,6 +116,7 @@ class Figure:
             "unit": self.unit,
             "ours": self.ours,
             "peer": self.peer,
+            "peer_failure": self.peer_failure if self.peer is None else None,
             "ratio": self.ratio,
             "goal": self.goal,
             "passed": self.passed,
