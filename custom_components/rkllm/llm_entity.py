@@ -9,7 +9,7 @@ prompt instead (see `prompt`), and tool calls are read from the live stream here
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncGenerator, Iterator, Mapping
+from collections.abc import AsyncGenerator, Awaitable, Iterator, Mapping
 from dataclasses import dataclass, field
 import logging
 import math
@@ -220,8 +220,9 @@ class RkllmLLMEntity(Entity):
         correction: list[ChatMessage] = []
         for _iteration in range(MAX_TOOL_ITERATIONS):
             request = await self._async_request(chat_log, setup)
-            result = await self._async_generate_bounded(
-                chat_log, setup, request, correction, response_format
+            result = await _within_deadline(
+                setup.deadline,
+                self._async_generate(chat_log, setup, request, correction, response_format),
             )
             correction = []
             if result.error is not None:
@@ -333,27 +334,6 @@ class RkllmLLMEntity(Entity):
         ):
             pass
         return result
-
-    async def _async_generate_bounded(
-        self,
-        chat_log: conversation.ChatLog,
-        setup: _TurnSetup,
-        request: PromptRequest,
-        correction: list[ChatMessage],
-        response_format: JsonValue,
-    ) -> _Generation:
-        """Generate within the turn's time limit.
-
-        The client itself ends a stream at the deadline (keeping the partial answer); this
-        bound ends a turn stuck before its stream, waiting for the NPU or a model load.
-        """
-        try:
-            async with asyncio.timeout_at(setup.deadline + DEADLINE_GRACE):
-                return await self._async_generate(
-                    chat_log, setup, request, correction, response_format
-                )
-        except TimeoutError:
-            return _Generation(error=RkllamaDeadlineError("no answer within the time limit"))
 
     async def _deltas(
         self,
@@ -480,6 +460,19 @@ def _correction(raw: str, reason: str, chat_log: conversation.ChatLog) -> list[C
             "Call one of the listed tools, with valid JSON, or answer without a tool.",
         ),
     ]
+
+
+async def _within_deadline(deadline: float, generation: Awaitable[_Generation]) -> _Generation:
+    """Return the generation, or a deadline error when it is not done shortly after `deadline`.
+
+    The client itself ends a stream at the deadline (keeping the partial answer); this bound
+    ends a turn stuck before its stream, waiting for the NPU or a model load.
+    """
+    try:
+        async with asyncio.timeout_at(deadline + DEADLINE_GRACE):
+            return await generation
+    except TimeoutError:
+        return _Generation(error=RkllamaDeadlineError("no answer within the time limit"))
 
 
 def _is_answer(part: TextPart | ToolCallPart) -> bool:
