@@ -8,7 +8,7 @@ from pathlib import Path
 import sys
 from typing import Any
 
-from custom_components.rkllm.relevance import Entity
+from custom_components.rkllm.prompt.matcher import Entity
 
 CORPUS_PATH = Path(__file__).parent / "fixtures" / "relevance_corpus.json"
 _SCRIPTS = Path(__file__).parents[1] / "scripts"

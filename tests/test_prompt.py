@@ -8,6 +8,7 @@ from typing import Any
 
 from freezegun.api import FrozenDateTimeFactory
 from homeassistant.components import conversation
+from homeassistant.components.homeassistant.exposed_entities import async_expose_entity
 from homeassistant.components.homeassistant.llm import DYNAMIC_CONTEXT_PROMPT
 from homeassistant.core import Context, HomeAssistant
 from homeassistant.helpers import (
@@ -21,16 +22,17 @@ import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
 from custom_components.rkllm.const import CONF_ENTITIES_IN_PROMPT, DOMAIN, ENTITIES_ALL
-from custom_components.rkllm.prompt import (
+from custom_components.rkllm.prompt import static
+from custom_components.rkllm.prompt.devices import entity_block, home_matcher
+from custom_components.rkllm.prompt.history import convert_content
+from custom_components.rkllm.prompt.matcher import Entity
+from custom_components.rkllm.prompt.system import (
     area_index,
     compact_api_prompt,
-    convert_content,
     entity_listing,
     split_system_prompt,
 )
-from custom_components.rkllm.relevance import Entity
-from custom_components.rkllm.tool_format import ToolSpec
-from custom_components.rkllm.turn_prompt import entity_block, home_matcher
+from custom_components.rkllm.prompt.tools import ToolSpec
 from rkllama_emulator import RkllamaEmulator, qwen_vocab
 
 from .conftest import agent_id
@@ -333,7 +335,40 @@ def test_home_index_built_once_per_home() -> None:
     lamp = Entity("light.lamp", "light", ("Lamp",), ("Hall",))
     fan = Entity("fan.attic", "fan", ("Attic fan",))
     assert home_matcher((lamp,)) is home_matcher((lamp,))
-    assert "Lamp" in entity_block([lamp], ["turn on the lamp"])
-    assert entity_block([lamp], ["turn on the attic fan"]) == ""
+    assert "Lamp" in entity_block((lamp,), ["turn on the lamp"])
+    assert entity_block((lamp,), ["turn on the attic fan"]) == ""
     assert home_matcher((lamp, fan)) is not home_matcher((lamp,))
-    assert "Attic fan" in entity_block([lamp, fan], ["turn on the attic fan"])
+    assert "Attic fan" in entity_block((lamp, fan), ["turn on the attic fan"])
+
+
+@pytest.mark.usefixtures("init_integration")
+async def test_static_part_built_once_while_unchanged(
+    hass: HomeAssistant,
+    mock_config_entry: MockConfigEntry,
+    emulator: RkllamaEmulator,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The system message is built once for turns of an unchanged home, anew when it changes."""
+    builds: list[str] = []
+    build = static._build
+
+    def counting_build(inputs: Any, api: llm.APIInstance | None) -> static.StaticPrompt:
+        prompt = build(inputs, api)
+        builds.append(prompt.text)
+        return prompt
+
+    monkeypatch.setattr(static, "_build", counting_build)
+    entity_ids = await async_build_home(hass, size=12)
+    agent = agent_id(hass, mock_config_entry)
+    first = await conversation.async_converse(
+        hass, "What is 2 + 2?", None, Context(), agent_id=agent
+    )
+    await conversation.async_converse(
+        hass, "Turn on the Kitchen Ceiling", first.conversation_id, Context(), agent_id=agent
+    )
+    assert len(builds) == 1  # two turns, three requests: one build
+    assert emulator.requests[-1].messages[0]["content"] == builds[0]
+
+    async_expose_entity(hass, conversation.DOMAIN, entity_ids[0], False)
+    await conversation.async_converse(hass, "What is 3 + 3?", None, Context(), agent_id=agent)
+    assert len(builds) == 2  # exposure changed

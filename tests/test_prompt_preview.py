@@ -13,8 +13,8 @@ import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
 from custom_components.rkllm.const import CONF_ENTITIES_IN_PROMPT, ENTITIES_ALL
-from custom_components.rkllm.history import MESSAGE_OVERHEAD_TOKENS
-from custom_components.rkllm.tokenizer import estimate_tokens
+from custom_components.rkllm.prompt.history import MESSAGE_OVERHEAD_TOKENS
+from custom_components.rkllm.prompt.tokens import estimate_tokens
 from rkllama_emulator import EmulatorConfig, RkllamaEmulator, Timing
 
 from .conftest import agent_id

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import logging
-import re
 from typing import Any, override
 
 from homeassistant.components import ai_task, conversation
@@ -14,6 +13,7 @@ from homeassistant.helpers import llm
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 import probatio
 
+from .api.model_text import strip_code_fence
 from .const import DOMAIN
 from .coordinator import RkllmConfigEntry
 from .llm_entity import RkllmLLMEntity
@@ -24,7 +24,6 @@ _LOGGER = logging.getLogger(__name__)
 PARALLEL_UPDATES = 0
 
 STRUCTURE_RETRIES = 1  # corrective retries when the answer does not fit the structure
-_FENCED = re.compile(r"```(?:json)?\s*(.*?)```", re.DOTALL | re.IGNORECASE)
 
 
 async def async_setup_entry(
@@ -112,8 +111,7 @@ def extract_json(text: str) -> Any:
         ValueError: there is none.
 
     """
-    fenced = _FENCED.search(text)
-    body = fenced.group(1) if fenced else text
+    body = strip_code_fence(text)
     decoder = json.JSONDecoder()
     for index, char in enumerate(body):
         if char not in "{[":

@@ -16,33 +16,30 @@ from homeassistant.core import HomeAssistant
 from homeassistant.helpers import intent
 from homeassistant.helpers.translation import async_get_translations
 
+from .api.model_text import tool_base_name
 from .const import DOMAIN
-
-# Intents that answer with data to talk about even when they report `action_done`.
-_DATA_INTENTS = frozenset(
-    {
-        "HassGetState",
-        "HassGetWeather",
-        "HassGetCurrentDate",
-        "HassGetCurrentTime",
-        "HassTimerStatus",
-        "HassShoppingListLastItems",
-        "HassListCompleteItem",
-    }
+from .prompt.tools import (
+    DATA_INTENTS,
+    LIGHT_SET,
+    SET_POSITION,
+    STOP_MOVING,
+    TURN_OFF,
+    TURN_ON,
 )
+
 # (intent, domain of the targets) → translation key of the sentence; domain "" = any.
 _SENTENCES: dict[tuple[str, str], str] = {
-    ("HassTurnOn", "cover"): "opened",
-    ("HassTurnOn", "valve"): "opened",
-    ("HassTurnOn", "lock"): "locked",
-    ("HassTurnOn", ""): "turned_on",
-    ("HassTurnOff", "cover"): "closed",
-    ("HassTurnOff", "valve"): "closed",
-    ("HassTurnOff", "lock"): "unlocked",
-    ("HassTurnOff", ""): "turned_off",
-    ("HassSetPosition", ""): "set_position",
-    ("HassLightSet", ""): "set_light",
-    ("HassStopMoving", ""): "stopped",
+    (TURN_ON, "cover"): "opened",
+    (TURN_ON, "valve"): "opened",
+    (TURN_ON, "lock"): "locked",
+    (TURN_ON, ""): "turned_on",
+    (TURN_OFF, "cover"): "closed",
+    (TURN_OFF, "valve"): "closed",
+    (TURN_OFF, "lock"): "unlocked",
+    (TURN_OFF, ""): "turned_off",
+    (SET_POSITION, ""): "set_position",
+    (LIGHT_SET, ""): "set_light",
+    (STOP_MOVING, ""): "stopped",
 }
 
 
@@ -55,16 +52,12 @@ def _path(data: Any, *keys: str) -> Any:
     return data
 
 
-def _intent_of(tool_name: str) -> str:
-    return tool_name.rsplit("__", 1)[-1]
-
-
 def succeeded_action(result: conversation.ToolResultContent) -> bool:
     """Return True for an intent action that succeeded on every target it matched."""
     data = result.result.data
     if result.result.error or not isinstance(data, Mapping):
         return False
-    if _intent_of(result.tool_name) in _DATA_INTENTS:
+    if tool_base_name(result.tool_name) in DATA_INTENTS:
         return False
     if data.get("response_type") != intent.IntentResponseType.ACTION_DONE.value:
         return False
@@ -107,7 +100,7 @@ async def async_confirmation(
             continue
         success = _path(data, "data", "success")
         args = arguments.get(result.tool_call_id, {})
-        key = _sentence_key(_intent_of(result.tool_name), success, args)
+        key = _sentence_key(tool_base_name(result.tool_name), success, args)
         entities = [target for target in success if target.get("type") == "entity"]
         names = [str(target.get("name") or target.get("id")) for target in entities or success]
         said.setdefault(

@@ -2,16 +2,17 @@
 
 No `tools` are sent to the server: upstream rkllama holds back the first 100 pieces of a
 tool-enabled stream while it looks for a tool call. The tools are described in the system
-prompt instead, and `<tool_call>` blocks are read from the live stream here, so plain answer
-text is spoken from its first piece.
+prompt instead (see `prompt`), and tool calls are read from the live stream here (see
+`stream_parser`), so plain answer text is spoken from its first piece.
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncGenerator
+from collections.abc import AsyncGenerator, Awaitable, Iterator, Mapping
 from dataclasses import dataclass, field
 import logging
+import math
 from typing import Any
 
 from homeassistant.components import conversation
@@ -21,6 +22,7 @@ from homeassistant.core import callback
 from homeassistant.exceptions import HomeAssistantError
 from homeassistant.helpers import device_registry as dr, llm
 from homeassistant.helpers.entity import Entity
+from homeassistant.helpers.translation import async_get_exception_message
 
 from .api import (
     ChatChunk,
@@ -32,7 +34,7 @@ from .api import (
     RkllamaDeadlineError,
     RkllamaError,
 )
-from .bounds import MAX_ANSWER_TOKENS, turn_deadline
+from .api.model_text import ToolCallError, parse_tool_call, tool_call_text
 from .confirmation import async_confirmation
 from .const import (
     ANSWER_TOKEN_RESERVE,
@@ -43,21 +45,31 @@ from .const import (
     CONF_SHOW_THINKING,
     CONF_TEMPERATURE,
     CONF_THINK,
+    CONF_TURN_TIMEOUT,
     DEFAULT_ENTITIES_IN_PROMPT,
     DEFAULT_MAX_HISTORY,
     DEFAULT_QUICK_CONFIRMATION,
     DEFAULT_SHOW_THINKING,
     DEFAULT_TEMPERATURE,
     DEFAULT_THINK,
+    DEFAULT_TURN_TIMEOUT,
     DOMAIN,
     ENTITIES_ALL,
     MANUFACTURER,
     MAX_TOOL_ITERATIONS,
+    MAX_TURN_TIMEOUT,
+    MIN_TURN_TIMEOUT,
 )
 from .coordinator import RkllmConfigEntry, RkllmDataUpdateCoordinator
 from .errors import log_failure, spoken_key
-from .history import ContextTooSmallError
 from .models import ModelProfile
+from .prompt import (
+    ContextTooSmallError,
+    PromptRequest,
+    PromptSettings,
+    async_build_request,
+    async_get_tokenizer_cache,
+)
 from .stream_parser import (
     ParserFactory,
     StreamParser,
@@ -65,15 +77,14 @@ from .stream_parser import (
     ToolCallPart,
     async_get_parser_factory,
 )
-from .tokenizer import TokenCounter, async_get_tokenizer_cache
-from .tool_format import ToolCallError, parse_tool_call
-from .turn_prompt import StaticPrompt, async_fit_turn, static_prompt
 
 _LOGGER = logging.getLogger(__name__)
 
 DEADLINE_GRACE = 1.0  # seconds the client gets to end a stream at the deadline itself
 PARTIAL_MARK = " …"  # appended to an answer cut short by an error
 TOOL_CALL_RETRIES = 1  # corrective retries after a tool call that cannot be used
+# `num_predict` of every answer: the room the history budget keeps free for it.
+MAX_ANSWER_TOKENS = ANSWER_TOKEN_RESERVE
 
 
 class TurnError(HomeAssistantError):
@@ -107,13 +118,11 @@ class _TurnSetup:
     """The agent's model choice (each board may name the model differently)."""
     server_model: str
     profile: ModelProfile
-    counter: TokenCounter
     factory: ParserFactory
-    prompt: StaticPrompt
+    prompt: PromptSettings
     options: ChatOptions
-    context_window: int
-    max_history: int
-    show_thinking: bool
+    keep_thinking: bool
+    """Reasoning goes to the chat log (shown, never spoken)."""
     deadline: float
     """Event-loop time by which the whole turn ends (the agent's time limit)."""
     quick_confirmation: bool
@@ -204,17 +213,18 @@ class RkllmLLMEntity(Entity):
             TurnError: the server failed, or the prompt does not fit the context window.
 
         """
-        setup = await self._async_setup_turn(chat_log, language)
+        setup = await self._async_setup_turn(language)
         retries = TOOL_CALL_RETRIES
         correction: list[ChatMessage] = []
         for _iteration in range(MAX_TOOL_ITERATIONS):
-            messages = await self._async_fit(chat_log, setup)
-            result = await self._async_generate_bounded(
-                chat_log, setup, messages + correction, response_format
+            request = await self._async_request(chat_log, setup)
+            result = await _within_deadline(
+                setup.deadline,
+                self._async_generate(chat_log, setup, request, correction, response_format),
             )
             correction = []
             if result.error is not None:
-                raise self._turn_error(chat_log, result)
+                raise self._turn_error(chat_log, result, result.error)
             if result.bad_calls and not result.calls:
                 raw, reason = result.bad_calls[0]
                 if retries > 0:
@@ -237,69 +247,47 @@ class RkllmLLMEntity(Entity):
         # Still calling tools after MAX_TOOL_ITERATIONS rounds: say so rather than loop on.
         self._add_failure(chat_log, f"more than {MAX_TOOL_ITERATIONS} tool calls in a row")
 
-    async def _async_setup_turn(
-        self,
-        chat_log: conversation.ChatLog,
-        language: str | None = None,
-    ) -> _TurnSetup:
-        """Resolve the model and build the turn's system prompt."""
+    async def _async_setup_turn(self, language: str | None = None) -> _TurnSetup:
+        """Resolve the model and the turn's settings."""
         settings = self._settings
         deadline = turn_deadline(settings)
         coordinator = self._coordinator
         choice = str(settings[CONF_MODEL])
         profile = await coordinator.async_profile(choice)
-        system_content = chat_log.content[0]
-        prompt = static_prompt(
-            self.hass,
-            system_content.content
-            if isinstance(system_content, conversation.SystemContent)
-            else "",
-            chat_log.llm_api,
-            chat_log.extra_system_prompt,
-            relevant=settings.get(CONF_ENTITIES_IN_PROMPT, DEFAULT_ENTITIES_IN_PROMPT)
-            != ENTITIES_ALL,
-            language=language,
-        )
         context_window = int(settings.get(CONF_NUM_CTX) or profile.context_length)
+        think = bool(settings.get(CONF_THINK, DEFAULT_THINK)) if profile.hybrid_thinking else None
         return _TurnSetup(
             choice=choice,
             server_model=coordinator.server_model(choice),
             profile=profile,
-            counter=await async_get_tokenizer_cache(self.hass).async_get(profile),
             factory=await async_get_parser_factory(self.hass),
-            prompt=prompt,
+            prompt=PromptSettings(
+                relevant_entities=settings.get(CONF_ENTITIES_IN_PROMPT, DEFAULT_ENTITIES_IN_PROMPT)
+                != ENTITIES_ALL,
+                context_window=context_window,
+                max_history=int(settings.get(CONF_MAX_HISTORY, DEFAULT_MAX_HISTORY)),
+                language=language,
+            ),
             options=ChatOptions(
                 temperature=float(settings.get(CONF_TEMPERATURE, DEFAULT_TEMPERATURE)),
                 num_ctx=context_window,
                 num_predict=MAX_ANSWER_TOKENS,
             ),
-            context_window=context_window,
-            max_history=int(settings.get(CONF_MAX_HISTORY, DEFAULT_MAX_HISTORY)),
-            show_thinking=bool(settings.get(CONF_SHOW_THINKING, DEFAULT_SHOW_THINKING)),
+            keep_thinking=bool(settings.get(CONF_SHOW_THINKING, DEFAULT_SHOW_THINKING) or think),
             deadline=deadline,
             quick_confirmation=bool(
                 settings.get(CONF_QUICK_CONFIRMATION, DEFAULT_QUICK_CONFIRMATION)
             ),
             language=language or self.hass.config.language,
-            think=(
-                bool(settings.get(CONF_THINK, DEFAULT_THINK)) if profile.hybrid_thinking else None
-            ),
+            think=think,
         )
 
-    async def _async_fit(
+    async def _async_request(
         self, chat_log: conversation.ChatLog, setup: _TurnSetup
-    ) -> list[ChatMessage]:
-        """Return the request messages, trimmed to the context window."""
+    ) -> PromptRequest:
+        """Return the next request's messages, fitted to the context window."""
         try:
-            fitted = await async_fit_turn(
-                self.hass,
-                chat_log,
-                setup.prompt,
-                setup.counter,
-                context_window=setup.context_window,
-                answer_reserve=ANSWER_TOKEN_RESERVE,
-                max_history=setup.max_history,
-            )
+            request = await async_build_request(self.hass, chat_log, setup.profile, setup.prompt)
         except ContextTooSmallError as err:
             raise TurnError(
                 translation_domain=DOMAIN,
@@ -309,22 +297,24 @@ class RkllmLLMEntity(Entity):
         _LOGGER.debug(
             "Prompt for %s: %s messages, %s tokens (%s), %s earlier turns dropped",
             setup.server_model,
-            len(fitted.messages),
-            fitted.tokens,
-            "counted" if setup.counter.exact else "estimated",
-            fitted.dropped_turns,
+            len(request.messages),
+            request.tokens,
+            "counted" if request.exact else "estimated",
+            request.dropped_turns,
         )
-        return fitted.messages
+        return request
 
     async def _async_generate(
         self,
         chat_log: conversation.ChatLog,
         setup: _TurnSetup,
-        messages: list[ChatMessage],
+        request: PromptRequest,
+        correction: list[ChatMessage],
         response_format: JsonValue,
     ) -> _Generation:
         """Stream one answer of the model into the chat log."""
         result = _Generation()
+        messages = request.messages + correction
         stream = self.entry.runtime_data.pool.async_chat(
             setup.choice,
             messages,
@@ -335,52 +325,27 @@ class RkllmLLMEntity(Entity):
             deadline=setup.deadline,
         )
         async for _content in chat_log.async_add_delta_content_stream(
-            self.entity_id, self._deltas(stream, setup, result)
+            self.entity_id, self._deltas(stream, setup, request.tools, result)
         ):
             pass
         return result
 
-    async def _async_generate_bounded(
-        self,
-        chat_log: conversation.ChatLog,
-        setup: _TurnSetup,
-        messages: list[ChatMessage],
-        response_format: JsonValue,
-    ) -> _Generation:
-        """Generate within the turn's time limit.
-
-        The client itself ends a stream at the deadline (keeping the partial answer); this
-        bound ends a turn stuck before its stream, waiting for the NPU or a model load.
-        """
-        try:
-            async with asyncio.timeout_at(setup.deadline + DEADLINE_GRACE):
-                return await self._async_generate(chat_log, setup, messages, response_format)
-        except TimeoutError:
-            return _Generation(error=RkllamaDeadlineError("no answer within the time limit"))
-
     async def _deltas(
-        self, stream: AsyncGenerator[ChatChunk], setup: _TurnSetup, result: _Generation
+        self,
+        stream: AsyncGenerator[ChatChunk],
+        setup: _TurnSetup,
+        tools: Mapping[str, str],
+        result: _Generation,
     ) -> AsyncGenerator[conversation.AssistantContentDeltaDict]:
         """Turn the server's chunks into chat-log deltas as soon as they are known."""
-        parser = StreamParser(
-            setup.factory, reasoning=setup.profile.reasoning, tools=bool(setup.prompt.tools)
-        )
-        names = [tool.name for tool in setup.prompt.tools]
+        parser = StreamParser(setup.factory, reasoning=setup.profile.reasoning, tools=bool(tools))
+        offered = list(tools)
         yield {"role": "assistant"}
         try:
             async for chunk in stream:
                 result.received = True
-                if chunk.thinking and (setup.show_thinking or setup.think):
-                    yield {"thinking_content": chunk.thinking}
-                for part in parser.feed(chunk.content):
-                    if (delta := self._delta(part, names, setup, result)) is not None:
-                        yield delta
-                for call in chunk.tool_calls:
-                    structured = {"name": call.name, "arguments": call.arguments}
-                    if (delta := self._call_delta(structured, names, result)) is not None:
-                        yield delta
-                if chunk.stats is not None:
-                    result.stats = chunk.stats
+                for chunk_delta in self._chunk_deltas(chunk, parser, offered, setup, result):
+                    yield chunk_delta
                 if parser.calls_done:
                     # The calls already run: stop here, the client reads the rest in the
                     # background (upstream kills a worker whose client goes away).
@@ -388,38 +353,55 @@ class RkllmLLMEntity(Entity):
                     break
         except RkllamaError as err:
             result.error = err
-            for part in parser.finish():
-                if isinstance(part, TextPart) and part.kind == "content":
-                    result.text += part.text
-                    yield {"content": part.text}
-            if result.text:
-                yield {"content": PARTIAL_MARK}
-            return
         for part in parser.finish():
-            if (delta := self._delta(part, names, setup, result)) is not None:
+            if result.error is not None and not _is_answer(part):
+                continue  # cut short: only the answer text streamed so far is kept
+            if (delta := self._delta(part, offered, setup, result)) is not None:
                 yield delta
+        if result.error is not None and result.text:
+            yield {"content": PARTIAL_MARK}
+
+    def _chunk_deltas(
+        self,
+        chunk: ChatChunk,
+        parser: StreamParser,
+        offered: list[str],
+        setup: _TurnSetup,
+        result: _Generation,
+    ) -> Iterator[conversation.AssistantContentDeltaDict]:
+        """Return the deltas one chunk of the server completes."""
+        if chunk.thinking and setup.keep_thinking:
+            yield {"thinking_content": chunk.thinking}
+        for part in parser.feed(chunk.content):
+            if (delta := self._delta(part, offered, setup, result)) is not None:
+                yield delta
+        for call in chunk.tool_calls:
+            structured = {"name": call.name, "arguments": call.arguments}
+            if (delta := self._call_delta(structured, offered, result)) is not None:
+                yield delta
+        if chunk.stats is not None:
+            result.stats = chunk.stats
 
     def _delta(
         self,
         part: TextPart | ToolCallPart,
-        names: list[str],
+        offered: list[str],
         setup: _TurnSetup,
         result: _Generation,
     ) -> conversation.AssistantContentDeltaDict | None:
         if isinstance(part, ToolCallPart):
-            return self._call_delta(part.raw, names, result)
+            return self._call_delta(part.raw, offered, result)
         if part.kind == "thinking":
-            keep = setup.show_thinking or setup.think
-            return {"thinking_content": part.text} if keep else None
+            return {"thinking_content": part.text} if setup.keep_thinking else None
         result.text += part.text
         return {"content": part.text}
 
     @staticmethod
     def _call_delta(
-        raw: str | dict[str, Any], names: list[str], result: _Generation
+        raw: str | dict[str, Any], offered: list[str], result: _Generation
     ) -> conversation.AssistantContentDeltaDict | None:
         try:
-            call = parse_tool_call(raw, names)
+            call = parse_tool_call(raw, offered)
         except ToolCallError as err:
             result.bad_calls.append((raw if isinstance(raw, str) else str(raw), str(err)))
             return None
@@ -428,10 +410,10 @@ class RkllmLLMEntity(Entity):
 
     # -- endings ---------------------------------------------------------------------------
 
-    def _turn_error(self, chat_log: conversation.ChatLog, result: _Generation) -> TurnError:
-        """Return the translated error for a failed generation."""
-        err = result.error
-        assert err is not None  # noqa: S101 - only called with an error
+    def _turn_error(
+        self, chat_log: conversation.ChatLog, result: _Generation, err: RkllamaError
+    ) -> TurnError:
+        """Return the translated error for a generation that failed with `err`."""
         log_failure(_LOGGER, self.entity_id, err)
         error = TurnError(
             translation_domain=DOMAIN,
@@ -447,13 +429,7 @@ class RkllmLLMEntity(Entity):
 
     def _add_failure(self, chat_log: conversation.ChatLog, reason: str) -> None:
         """End the turn with an honest spoken failure after unusable tool calls."""
-        message = str(
-            HomeAssistantError(
-                translation_domain=DOMAIN,
-                translation_key="tool_call_failed",
-                translation_placeholders={"error": reason},
-            )
-        )
+        message = async_get_exception_message(DOMAIN, "tool_call_failed", {"error": reason})
         _LOGGER.debug("Giving up on the tool call: %s", reason)
         chat_log.async_add_assistant_content_without_tools(
             conversation.AssistantContent(agent_id=self.entity_id, content=f"{message}.")
@@ -467,10 +443,43 @@ def _correction(raw: str, reason: str, chat_log: conversation.ChatLog) -> list[C
         "",
     )
     return [
-        ChatMessage(MessageRole.ASSISTANT, f"<tool_call>\n{raw.strip()}\n</tool_call>"),
+        ChatMessage(MessageRole.ASSISTANT, tool_call_text(raw)),
         ChatMessage(
             MessageRole.USER,
             f'That tool call could not be used: {reason}. The request was: "{request}". '
             "Call one of the listed tools, with valid JSON, or answer without a tool.",
         ),
     ]
+
+
+async def _within_deadline(deadline: float, generation: Awaitable[_Generation]) -> _Generation:
+    """Return the generation, or a deadline error when it is not done shortly after `deadline`.
+
+    The client itself ends a stream at the deadline (keeping the partial answer); this bound
+    ends a turn stuck before its stream, waiting for the NPU or a model load.
+    """
+    try:
+        async with asyncio.timeout_at(deadline + DEADLINE_GRACE):
+            return await generation
+    except TimeoutError:
+        return _Generation(error=RkllamaDeadlineError("no answer within the time limit"))
+
+
+def _is_answer(part: TextPart | ToolCallPart) -> bool:
+    return isinstance(part, TextPart) and part.kind == "content"
+
+
+def turn_seconds(settings: Mapping[str, Any]) -> float:
+    """Return the agent's time limit for one turn (a bad stored value gives the default)."""
+    try:
+        seconds = float(settings.get(CONF_TURN_TIMEOUT, DEFAULT_TURN_TIMEOUT))
+    except TypeError, ValueError:
+        return float(DEFAULT_TURN_TIMEOUT)
+    if not math.isfinite(seconds):
+        return float(DEFAULT_TURN_TIMEOUT)
+    return min(max(seconds, MIN_TURN_TIMEOUT), MAX_TURN_TIMEOUT)
+
+
+def turn_deadline(settings: Mapping[str, Any]) -> float:
+    """Return the event-loop time by which the turn must end."""
+    return asyncio.get_running_loop().time() + turn_seconds(settings)

@@ -24,7 +24,7 @@ class KnownModel:
     """Friendly name shown in the UI."""
     context_length: int = DEFAULT_CONTEXT_LENGTH
     reasoning: bool = False
-    """Answers start with a `<think>…</think>` part."""
+    """Answers start with a reasoning part (see `api.model_text`)."""
     hybrid_thinking: bool = False
     """Thinks unless the request says `think: false` (Qwen3's template `enable_thinking`)."""
 

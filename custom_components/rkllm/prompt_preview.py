@@ -12,10 +12,8 @@ from homeassistant.core import Context, HomeAssistant
 from homeassistant.helpers import chat_session, llm
 
 from .const import CONF_ENTITIES_IN_PROMPT, DEFAULT_ENTITIES_IN_PROMPT, DOMAIN, ENTITIES_ALL
-from .history import MESSAGE_OVERHEAD_TOKENS
 from .models import ModelProfile
-from .tokenizer import async_get_tokenizer_cache
-from .turn_prompt import static_prompt
+from .prompt import async_fixed_prompt_tokens
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -48,17 +46,13 @@ async def async_prompt_preview(
         except conversation.ConverseError as err:  # a prompt template that does not render
             _LOGGER.debug("No prompt preview: %s", err)
             return {"prompt_tokens": "?", "prompt_seconds": "?", "prefill_rate": f"{rate:.0f}"}
-        system = chat_log.content[0]
-        prompt = static_prompt(
+        tokens = await async_fixed_prompt_tokens(
             hass,
-            system.content if isinstance(system, conversation.SystemContent) else "",
-            chat_log.llm_api,
-            None,
-            relevant=options.get(CONF_ENTITIES_IN_PROMPT, DEFAULT_ENTITIES_IN_PROMPT)
+            chat_log,
+            profile,
+            relevant_entities=options.get(CONF_ENTITIES_IN_PROMPT, DEFAULT_ENTITIES_IN_PROMPT)
             != ENTITIES_ALL,
         )
-    counter = await async_get_tokenizer_cache(hass).async_get(profile)  # never waits
-    tokens = (await counter.async_count_many(hass, [prompt.text]))[0] + MESSAGE_OVERHEAD_TOKENS
     return {
         "prompt_tokens": str(tokens),
         "prompt_seconds": f"{tokens / rate:.1f}",

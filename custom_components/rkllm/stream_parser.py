@@ -1,16 +1,16 @@
-"""Live parsing of the model's text into answer, `<think>` reasoning and `<tool_call>` blocks.
+"""Live parsing of the model's text into answer, reasoning and tool calls (see `model_text`).
 
 The region scanning is transformers' `ResponseParser` (a declarative `response_template`),
 which holds back a possibly split tag (`<thi` … `nk>`) and streams everything else at once.
 Around it this module adds what rkllama and small models need:
 
-* reasoning models whose prompt already opened `<think>` emit only `</think>`: their text is
-  held until either tag shows which part is reasoning (it is never spoken);
-* the jfreed-dev fork writes `</think> (N tokens)`: the count is dropped;
+* reasoning models whose prompt already opened the reasoning emit only its closing tag: their
+  text is held until either tag shows which part is reasoning (it is never spoken);
+* the jfreed-dev fork writes `(N tokens)` after the reasoning's closing tag: it is dropped;
 * stray closing tags are dropped; leading and trailing whitespace of the answer is not sent;
 * with tools offered, an answer that starts with `{` or a code fence is held to the end and
   read as a bare JSON tool call when it is one (small models often forget the tags);
-* a tool call is returned the moment its JSON object is complete, before `</tool_call>`; once
+* a tool call is returned the moment its JSON object is complete, before its closing tag; once
   a call was made, text other than another call ends the answer (`calls_done`): what a model
   writes after its calls is a guess at their results, never spoken.
 """
@@ -21,32 +21,35 @@ import asyncio
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import partial
-import json
 import re
 from typing import Any, Literal, Protocol
 
 from homeassistant.core import HomeAssistant, callback
 from homeassistant.util.hass_dict import HassKey
 
-THINK_OPEN = "<think>"
-THINK_CLOSE = "</think>"
-TOOL_OPEN = "<tool_call>"
-TOOL_CLOSE = "</tool_call>"
+from .api.model_text import (
+    THINK_CLOSE,
+    THINK_OPEN,
+    TOOL_CALL_CLOSE,
+    TOOL_CALL_OPEN,
+    json_object_end,
+    looks_like_tool_call,
+)
 
 RESPONSE_TEMPLATE: dict[str, Any] = {
     "version": 1,
     "start_anchor": "<|im_start|>assistant\n",
     "fields": {
         "thinking": {"open": THINK_OPEN, "close": THINK_CLOSE, "content_args": {"strip": False}},
-        "tool_calls": {"open": TOOL_OPEN, "close": TOOL_CLOSE, "repeats": True},
+        "tool_calls": {"open": TOOL_CALL_OPEN, "close": TOOL_CALL_CLOSE, "repeats": True},
         # A closing tag with no opening one: an empty region, so the tag is never spoken.
-        "stray": {"open": [THINK_CLOSE, TOOL_CLOSE], "close_pattern": ""},
+        "stray": {"open": [THINK_CLOSE, TOOL_CALL_CLOSE], "close_pattern": ""},
         "content": {},
     },
 }
 
 _FORK_MARKER = re.compile(r"\s*\(\d+ (?:thinking )?tokens\)[ \t]*\n?")
-_FORK_MARKER_MAX = 32  # characters after `</think>` held while looking for the fork's marker
+_FORK_MARKER_MAX = 32  # characters after the reasoning held while looking for the fork's marker
 _JSON_STARTS = ("{", "`", "[")
 
 DATA_PARSER_FACTORY: HassKey[asyncio.Future[ParserFactory]] = HassKey("rkllm_response_parser")
@@ -75,7 +78,7 @@ class TextPart:
 
 @dataclass(frozen=True, slots=True)
 class ToolCallPart:
-    """The raw text of one tool call, to be read by `tool_format.parse_tool_call`."""
+    """The raw text of one tool call, to be read by `model_text.parse_tool_call`."""
 
     raw: str
 
@@ -118,15 +121,15 @@ class StreamParser:
     """Split one streamed answer into parts, as early as the text allows."""
 
     def __init__(self, factory: ParserFactory, *, reasoning: bool, tools: bool) -> None:
-        """Start a message; `reasoning` models may begin inside an unopened `<think>`."""
+        """Start a message; `reasoning` models may begin inside unopened reasoning."""
         self._regions = factory()
         self._tools = tools
         self._pending_think: str | None = "" if reasoning else None
         self._started = False  # some answer text was sent
         self._held_space = ""  # whitespace sent only if more answer text follows
-        self._after_think: str | None = None  # text after `</think>`, checked for the marker
+        self._after_think: str | None = None  # text after the reasoning, checked for the marker
         self._held_json: str | None = None  # a possible bare JSON tool call
-        self._call: str | None = None  # the text of the open `<tool_call>` region
+        self._call: str | None = None  # the text of the open tool-call region
         self._calls = 0  # tool calls returned
         self.calls_done = False
         """Tool calls were made and the model went on with something else: stop reading."""
@@ -162,8 +165,7 @@ class StreamParser:
 
     def _feed_pending(self, text: str) -> list[Part]:
         """Hold a reasoning model's text until a think tag shows where the answer starts."""
-        assert self._pending_think is not None  # noqa: S101 - only called while pending
-        held = self._pending_think + text
+        held = (self._pending_think or "") + text
         opened, closed = held.find(THINK_OPEN), held.find(THINK_CLOSE)
         if opened == -1 and closed == -1:
             self._pending_think = held
@@ -239,50 +241,8 @@ class StreamParser:
     def _flush_json(self) -> list[Part]:
         """Return held text as a tool call when it is one, else as answer text."""
         held, self._held_json = self._held_json or "", None
-        if _looks_like_call(held):
+        if looks_like_tool_call(held):
             return [ToolCallPart(held)]
         self._started = True
         body = held.rstrip()
         return [TextPart("content", body)] if body else []
-
-
-def json_object_end(text: str) -> int | None:
-    """Return the index after the first complete JSON object in `text`, or None."""
-    start = text.find("{")
-    if start == -1:
-        return None
-    depth = 0
-    in_string = escaped = False
-    for index in range(start, len(text)):
-        char = text[index]
-        if in_string:
-            if escaped:
-                escaped = False
-            elif char == "\\":
-                escaped = True
-            elif char == '"':
-                in_string = False
-        elif char == '"':
-            in_string = True
-        elif char == "{":
-            depth += 1
-        elif char == "}":
-            depth -= 1
-            if depth == 0:
-                return index + 1
-    return None
-
-
-def _looks_like_call(text: str) -> bool:
-    """Return True when `text` is a JSON object (maybe fenced) with a `name` key."""
-    body = re.sub(r"^```[a-zA-Z]*\s*|\s*```$", "", text.strip()).strip()
-    try:
-        value = json.loads(body)
-    except ValueError:
-        return False
-    if isinstance(value, list) and len(value) == 1:
-        value = value[0]
-    if not isinstance(value, dict):
-        return False
-    function = value.get("function", value)
-    return isinstance(function, dict) and isinstance(function.get("name"), str)

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-import json
 
+from .model_text import tool_call_json_text, tool_response_text
 from .models import ChatMessage, JsonObject, MessageRole
 
 
@@ -37,13 +37,10 @@ def legacy_messages(messages: Sequence[ChatMessage]) -> list[JsonObject]:
 
 def _legacy_turn(message: ChatMessage) -> tuple[str, str]:
     if message.role is MessageRole.TOOL:
-        return "user", f"<tool_response>\n{message.content}\n</tool_response>"
+        return "user", tool_response_text(message.content)
     if message.role is MessageRole.ASSISTANT:
         calls = "\n".join(
-            "<tool_call>\n"
-            + json.dumps({"name": call.name, "arguments": call.arguments})
-            + "\n</tool_call>"
-            for call in message.tool_calls
+            tool_call_json_text(call.name, call.arguments) for call in message.tool_calls
         )
         return "assistant", "\n".join(part for part in (message.content, calls) if part)
     return "user", message.content

@@ -14,7 +14,8 @@ from homeassistant.helpers import (
     intent,
 )
 
-from .relevance import Entity
+from .matcher import Entity
+from .tools import LIGHT_SET
 
 # Domains HA leaves out of its overview of the home: they have tools of their own.
 _OWN_TOOLS = frozenset({"calendar", "script"})
@@ -85,5 +86,5 @@ def async_unusable_parameters(
         light.add("temperature")
     if not modes - {ColorMode.ONOFF, ColorMode.UNKNOWN}:
         light.add("brightness")
-    unusable["HassLightSet"] = frozenset(light)
+    unusable[LIGHT_SET] = frozenset(light)
     return unusable

@@ -14,13 +14,13 @@ from pytest_homeassistant_custom_component.common import MockConfigEntry
 
 from custom_components.rkllm.api import ChatMessage, MessageRole, ToolCall
 from custom_components.rkllm.const import CONF_MAX_HISTORY, CONF_NUM_CTX, DOMAIN
-from custom_components.rkllm.history import (
+from custom_components.rkllm.models import ModelProfile
+from custom_components.rkllm.prompt.history import (
     MESSAGE_OVERHEAD_TOKENS,
     ContextTooSmallError,
     async_fit_history,
 )
-from custom_components.rkllm.models import ModelProfile
-from custom_components.rkllm.tokenizer import (
+from custom_components.rkllm.prompt.tokens import (
     TokenCounter,
     async_get_tokenizer_cache,
     load_tokenizer,

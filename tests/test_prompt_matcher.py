@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from custom_components.rkllm.relevance import Entity, HomeMatcher, normalize, stem, words
+from custom_components.rkllm.prompt.matcher import Entity, HomeMatcher, normalize, stem, words
 
 from .relevance_corpus import load_corpus
 

@@ -11,11 +11,11 @@ from homeassistant.helpers import issue_registry as ir
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
-from custom_components.rkllm import tokenizer as tokenizer_module
 from custom_components.rkllm.const import DOMAIN
 from custom_components.rkllm.models import ModelProfile
-from custom_components.rkllm.tokenizer import async_get_tokenizer_cache, estimate_tokens
-from custom_components.rkllm.tokenizer_sources import is_qwen_family, shipped_qwen_dir
+from custom_components.rkllm.prompt import tokens as tokenizer_module
+from custom_components.rkllm.prompt.tokenizer_sources import is_qwen_family, shipped_qwen_dir
+from custom_components.rkllm.prompt.tokens import async_get_tokenizer_cache, estimate_tokens
 from rkllama_emulator import RkllamaEmulator
 
 from .conftest import agent_id

@@ -1,15 +1,23 @@
-"""Fit a conversation into the model's context window, dropping the oldest turns first."""
+"""The conversation as request messages, fitted into the context window (oldest turns dropped).
+
+What changes per turn goes into the user messages: HA puts the current time into the system
+prompt when no GetDateTime tool is offered; here each user message carries the time it was
+written instead (from its `created` stamp, so it renders the same in every later turn).
+"""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 import json
+from typing import Any
 
+from homeassistant.components import conversation
 from homeassistant.core import HomeAssistant
+from homeassistant.util import dt as dt_util
 
-from .api import ChatMessage, MessageRole
-from .tokenizer import TokenCounter
+from ..api import ChatMessage, MessageRole, ToolCall
+from .tokens import TokenCounter
 
 EXACT_COUNTS_ABOVE = 0.5  # share of the window an estimated prompt may fill before exact counts
 NON_ASCII_SHARE = 0.1  # above this share of non-ASCII characters the estimate can be far off
@@ -120,3 +128,69 @@ def _estimate_unsafe(texts: Sequence[str], estimated: int, available: int) -> bo
     characters = sum(len(text) for text in texts)
     non_ascii = sum(1 for text in texts for char in text if not char.isascii())
     return characters > 0 and non_ascii > NON_ASCII_SHARE * characters
+
+
+def time_note(content: conversation.UserContent) -> str:
+    """Return the time a user message was written, as HA would tell it, to minute precision."""
+    local = dt_util.as_local(content.created)
+    return f"(Current time: {local:%H:%M}, {local:%A} {local.day} {local:%B %Y}.)"
+
+
+def convert_content(
+    content: conversation.Content,
+    *,
+    time_notes: bool,
+    names: Mapping[str, str] | None = None,
+) -> ChatMessage | None:
+    """Return the request message for one chat-log entry (None for the system entry).
+
+    `names` maps HA's tool names to the names the model sees.
+    """
+    names = names or {}
+    if isinstance(content, conversation.SystemContent):
+        return None
+    if isinstance(content, conversation.UserContent):
+        text = content.content
+        if time_notes:
+            text = f"{text}\n{time_note(content)}"
+        return ChatMessage(MessageRole.USER, text)
+    if isinstance(content, conversation.AssistantContent):
+        calls = tuple(
+            ToolCall(name=names.get(call.tool_name, call.tool_name), arguments=dict(call.tool_args))
+            for call in content.tool_calls or ()
+        )
+        return ChatMessage(MessageRole.ASSISTANT, content.content or "", tool_calls=calls)
+    if isinstance(content, conversation.ToolResultContent):
+        data: Any = compact_json(content.result.data)
+        if content.result.error and isinstance(data, dict):
+            data = {"error": True, **data} if "error" not in data else data
+        return ChatMessage(
+            MessageRole.TOOL,
+            json.dumps(data, ensure_ascii=False, separators=(",", ":"), default=str),
+            tool_name=names.get(content.tool_name, content.tool_name),
+        )
+    raise TypeError(f"Unexpected content type: {type(content)}")
+
+
+def compact_json(value: Any) -> Any:
+    """Return `value` without empty strings, lists, objects and nulls (tool results)."""
+    if isinstance(value, dict):
+        items = ((str(k), compact_json(v)) for k, v in value.items())
+        return {k: v for k, v in items if v not in (None, "", [], {})}
+    if isinstance(value, list | tuple):
+        return [compact_json(v) for v in value if v not in (None, "", [], {})]
+    return value
+
+
+def chat_messages(
+    contents: Sequence[conversation.Content],
+    *,
+    time_notes: bool,
+    names: Mapping[str, str],
+) -> list[ChatMessage]:
+    """Return the request messages of a chat log's content (the system entry left out)."""
+    return [
+        message
+        for content in contents
+        if (message := convert_content(content, time_notes=time_notes, names=names)) is not None
+    ]

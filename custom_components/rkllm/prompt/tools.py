@@ -1,4 +1,7 @@
-"""Compact tool definitions for the prompt, and parsing/repair of the model's tool calls."""
+"""The tools as the model sees them: compact specs, short names, HA's tool names.
+
+This is the one place that knows Home Assistant's tool (intent) names and what they mean.
+"""
 
 from __future__ import annotations
 
@@ -12,6 +15,9 @@ from typing import Any
 from homeassistant.helpers import llm
 import probatio
 
+from ..api import model_text
+from ..api.model_text import tool_base_name
+
 MAX_ENUM_VALUES = 8  # longer enums are dropped from the prompt: the model rarely needs them
 MAX_DESCRIPTION_CHARS = 72  # tool descriptions: the first sentence, cut to this length
 # Parameters left out of the prompt: HA's `device_class` enums are long and voice requests
@@ -24,20 +30,31 @@ _FILLER_WORDS = frozenset(
     {"a", "an", "the", "all", "of", "and", "or", "to", "for", "current", "provide", "return"}
 )
 
-# Qwen 2.5's tool-calling convention (# Tools, <tools>, <tool_call> JSON) in fewer words than
-# its template, with one short signature line per tool instead of a JSON schema.
-_TOOLS_HEADER = "# Tools\n\nFunctions you may call:\n<tools>"
-_TOOLS_FOOTER = (
-    "</tools>\n\nTo call one, reply:\n"
-    '<tool_call>\n{"name": <function-name>, "arguments": <args-json-object>}\n</tool_call>'
+
+# Home Assistant's tools (intents) that the prompt and the quick confirmation know by name.
+LIVE_CONTEXT = "GetLiveContext"
+TURN_ON = "HassTurnOn"
+"""Turns on, opens (covers, valves) or locks (locks)."""
+TURN_OFF = "HassTurnOff"
+"""Turns off, closes (covers, valves) or unlocks (locks)."""
+LIGHT_SET = "HassLightSet"
+SET_POSITION = "HassSetPosition"
+STOP_MOVING = "HassStopMoving"
+DATA_INTENTS = frozenset(
+    {
+        "HassGetState",
+        "HassGetWeather",
+        "HassGetCurrentDate",
+        "HassGetCurrentTime",
+        "HassTimerStatus",
+        "HassShoppingListLastItems",
+        "HassListCompleteItem",
+    }
 )
+"""Intents that answer with data to talk about even when they report `action_done`."""
 
 # "… a device or entity" says nothing the parameters do not (HA's intent descriptions).
 _ANY_TARGET = re.compile(r"\s+(?:of\s+)?an?\s+(?:\w+\s+)?device or entity$")
-_FENCE = re.compile(r"^```[a-zA-Z]*\s*|\s*```$")
-_TRAILING_COMMA = re.compile(r",\s*([}\]])")
-_PY_LITERALS = {"True": "true", "False": "false", "None": "null"}
-_PY_LITERAL = re.compile(r"\b(True|False|None)\b")
 
 
 type JsonSchema = dict[str, Any]
@@ -64,18 +81,6 @@ class ToolSpec:
         return f"{line}: {self.description}" if self.description else line
 
 
-@dataclass(frozen=True, slots=True)
-class ParsedToolCall:
-    """A tool call read from the model's output, checked against the offered tools."""
-
-    name: str
-    arguments: dict[str, Any]
-
-
-class ToolCallError(ValueError):
-    """The model's tool call cannot be used (bad JSON, unknown tool, wrong shape)."""
-
-
 def compact_tools(
     tools: Iterable[llm.Tool],
     custom_serializer: Callable[[Any], Any] | None,
@@ -92,7 +97,7 @@ def compact_tools(
     dropped = frozenset(drop)
     specs: list[ToolSpec] = []
     for tool in tools:
-        extra = frozenset((drop_by_tool or {}).get(tool.name.rsplit("__", 1)[-1], ()))
+        extra = frozenset((drop_by_tool or {}).get(tool_base_name(tool.name), ()))
         spec = compact_tool(tool, custom_serializer, drop=dropped | extra)
         settings = set(spec.parameters.get("properties") or ()) - _TARGET_PARAMETERS
         if extra and not settings:
@@ -101,15 +106,20 @@ def compact_tools(
     return specs
 
 
+def named(names: Iterable[str], base_name: str) -> str | None:
+    """Return the offered tool whose name without its namespace is `base_name`, if any."""
+    return next((name for name in names if tool_base_name(name) == base_name), None)
+
+
 def model_tool_names(names: Iterable[str]) -> dict[str, str]:
     """Return HA's tool names mapped to what the model sees: without the namespace if unique.
 
     `intent__HassTurnOn` becomes `HassTurnOn` (fewer tokens to read and to write); calls
-    are mapped back by `resolve_tool_name`.
+    are mapped back by `model_text.resolve_tool_name`.
     """
     listed = list(names)
-    short = Counter(name.rsplit("__", 1)[-1] for name in listed)
-    return {name: base if short[base := name.rsplit("__", 1)[-1]] == 1 else name for name in listed}
+    short = Counter(tool_base_name(name) for name in listed)
+    return {name: base if short[base := tool_base_name(name)] == 1 else name for name in listed}
 
 
 def compact_tool(
@@ -145,7 +155,7 @@ def restates_name(description: str, name: str) -> bool:
     `Cancels all timers` adds nothing to `intent__HassCancelAllTimers`.
     """
     words = {_stem(w) for w in re.findall(r"[a-z]+", description.lower())} - _FILLER_WORDS
-    base = name.rsplit("__", 1)[-1]
+    base = tool_base_name(name)
     parts = {_stem(p.lower()) for p in re.findall(r"[A-Z]?[a-z]+|[A-Z]+(?![a-z])", base)}
     return bool(words) and words <= parts
 
@@ -235,105 +245,8 @@ def _type_hint(schema: Mapping[str, Any]) -> Any:
 
 
 def tool_block(tools: Iterable[ToolSpec], names: Mapping[str, str] | None = None) -> str:
-    """Return a Qwen-style `# Tools` block with one signature line per tool.
+    """Return the `# Tools` block with one signature line per tool.
 
     `names` maps HA's tool names to the names the model sees.
     """
-    lines = "\n".join(tool.signature((names or {}).get(tool.name)) for tool in tools)
-    return f"{_TOOLS_HEADER}\n{lines}\n{_TOOLS_FOOTER}"
-
-
-def parse_tool_call(raw: str | Mapping[str, Any], offered: Iterable[str]) -> ParsedToolCall:
-    """Read one tool call (the text inside `<tool_call>` or a structured call) and check it.
-
-    Repairs what small models commonly get wrong: code fences, single quotes, trailing
-    commas, Python literals, missing closing braces, `parameters` for `arguments`,
-    arguments as a JSON string, and a tool name without its `namespace__` prefix.
-
-    Raises:
-        ToolCallError: the call cannot be read or names a tool that was not offered.
-
-    """
-    data = _load_call(raw) if isinstance(raw, str) else dict(raw)
-    function = data.get("function")
-    if isinstance(function, dict):
-        data = function
-    name = data.get("name")
-    if not isinstance(name, str) or not name.strip():
-        raise ToolCallError("the tool call has no function name")
-    arguments = data.get("arguments", data.get("parameters", {}))
-    if isinstance(arguments, str):
-        arguments = _load_json_object(arguments) if arguments.strip() else {}
-    if arguments is None:
-        arguments = {}
-    if not isinstance(arguments, dict):
-        raise ToolCallError(f"the arguments of {name} are not a JSON object")
-    return ParsedToolCall(resolve_tool_name(name.strip(), offered), repair_arguments(arguments))
-
-
-def resolve_tool_name(name: str, offered: Iterable[str]) -> str:
-    """Return the offered tool `name` means; accept a missing `namespace__` prefix.
-
-    Raises:
-        ToolCallError: no offered tool matches.
-
-    """
-    names = list(offered)
-    if name in names:
-        return name
-    matches = [n for n in names if n.rsplit("__", 1)[-1] == name.rsplit("__", 1)[-1]]
-    if len(matches) == 1:
-        return matches[0]
-    raise ToolCallError(f"there is no tool named {name}")
-
-
-def repair_arguments(arguments: Mapping[str, Any]) -> dict[str, Any]:
-    """Drop empty values and decode values that are JSON lists/objects written as strings."""
-    repaired: dict[str, Any] = {}
-    for key, value in arguments.items():
-        if value is None or value in ("", []):
-            continue
-        repaired[str(key)] = _decode_json_string(value)
-    return repaired
-
-
-def _decode_json_string(value: Any) -> Any:
-    """Return a list/object written as a JSON string decoded, anything else unchanged."""
-    if isinstance(value, str) and value[:1] + value[-1:] in ("[]", "{}"):
-        try:
-            return json.loads(value)
-        except ValueError:
-            return value
-    return value
-
-
-def _load_call(text: str) -> dict[str, Any]:
-    """Return the JSON object of a tool call's text, repairing it when needed."""
-    text = _FENCE.sub("", text.strip()).strip()
-    if not text:
-        raise ToolCallError("the tool call is empty")
-    return _load_json_object(text)
-
-
-def _load_json_object(text: str) -> dict[str, Any]:
-    """Return the JSON object in `text`, trying a few repairs before giving up."""
-    candidates = [text]
-    fixed = _TRAILING_COMMA.sub(r"\1", text)
-    fixed = _PY_LITERAL.sub(lambda m: _PY_LITERALS[m.group(1)], fixed)
-    candidates.append(fixed)
-    if "'" in fixed and '"' not in fixed:
-        candidates.append(fixed.replace("'", '"'))
-    for candidate in list(candidates):
-        missing = candidate.count("{") - candidate.count("}")
-        if missing > 0:
-            candidates.append(candidate + "}" * missing)
-    for candidate in candidates:
-        try:
-            value = json.loads(candidate)
-        except ValueError:
-            continue
-        if isinstance(value, dict):
-            return value
-        if isinstance(value, list) and len(value) == 1 and isinstance(value[0], dict):
-            return value[0]
-    raise ToolCallError("the tool call is not valid JSON")
+    return model_text.tool_block(tool.signature((names or {}).get(tool.name)) for tool in tools)

@@ -1,4 +1,4 @@
-"""A compact, prefix-stable prompt built from Home Assistant's chat log.
+"""The static system message: HA's system prompt taken apart and compacted.
 
 Layout of the system message, static parts only, so that one turn's prompt is a byte-identical
 prefix of the next turn's (rkllama keys its prompt cache on the first system + user messages):
@@ -7,32 +7,24 @@ prefix of the next turn's (rkllama keys its prompt cache on the first system + u
 2. the LLM API prompt, compacted: HA's long live-context and device-control guidance become
    two short sentences, and the YAML listing of exposed entities becomes either a one-line index
    of the areas (the entities a request can refer to then come with the request, see
-   `turn_prompt`) or one line per area
+   `devices`) or one line per area
    (`Kitchen: light (Ceiling Light, Counter Light/Cooking light), switch (Kettle)`);
 3. the extra system prompt, if any;
-4. the tool block, in the model's own format (its chat template) or a compact Qwen-style one.
-
-What changes per turn goes into the user messages: HA puts the current time into the system
-prompt when no GetDateTime tool is offered; here each user message carries the time it was
-written (from its `created` stamp, so it renders the same in every later turn).
+4. the tool block (see `tools`).
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
-import json
 import re
 from typing import Any
 
-from homeassistant.components import conversation
 from homeassistant.exceptions import HomeAssistantError
-from homeassistant.util import dt as dt_util
 from homeassistant.util.yaml import parse_yaml
 
-from .api import ChatMessage, MessageRole, ToolCall
-from .relevance import Entity
-from .tool_format import ToolSpec
+from .matcher import Entity
+from .tools import LIVE_CONTEXT, TURN_OFF, TURN_ON, ToolSpec, named
 
 try:
     from homeassistant.components.homeassistant.llm import (
@@ -106,7 +98,7 @@ def compact_api_prompt(
     explained: set[str] = set()
     text = api_prompt
     if _HA_LIVE_CONTEXT_TEXT in text:
-        live = _tool_named(names, "GetLiveContext")
+        live = named(names, LIVE_CONTEXT)
         guidance = ""
         if live:
             guidance = f"For current states or values call {names[live]}.\n"
@@ -116,18 +108,14 @@ def compact_api_prompt(
     if _HA_DEVICE_CONTROL_TEXT in text:
         control = "Control devices by name or area, plus domain."
         if locks:
-            turn_on = names.get(_tool_named(names, "HassTurnOn") or "", "HassTurnOn")
-            turn_off = names.get(_tool_named(names, "HassTurnOff") or "", "HassTurnOff")
+            turn_on = names.get(named(names, TURN_ON) or "", TURN_ON)
+            turn_off = names.get(named(names, TURN_OFF) or "", TURN_OFF)
             control += f" {turn_on} locks, {turn_off} unlocks."
         text = text.replace(_HA_DEVICE_CONTROL_TEXT, control)
     for long, short in _HA_SENTENCES:
         text = text.replace(long, short)
     kept = [replace(tool, description="") if tool.name in explained else tool for tool in tools]
     return text, kept
-
-
-def _tool_named(names: Iterable[str], suffix: str) -> str | None:
-    return next((name for name in names if name.rsplit("__", 1)[-1] == suffix), None)
 
 
 def _replace_entity_listing(text: str, listing: str | None) -> tuple[str, bool]:
@@ -226,55 +214,3 @@ def build_system_text(parts: SystemParts, api_text: str, tool_block: str | None)
     if tool_block:
         text += tool_block if tool_block.startswith("\n") else "\n\n" + tool_block
     return text
-
-
-def time_note(content: conversation.UserContent) -> str:
-    """Return the time a user message was written, as HA would tell it, to minute precision."""
-    local = dt_util.as_local(content.created)
-    return f"(Current time: {local:%H:%M}, {local:%A} {local.day} {local:%B %Y}.)"
-
-
-def convert_content(
-    content: conversation.Content,
-    *,
-    time_notes: bool,
-    names: Mapping[str, str] | None = None,
-) -> ChatMessage | None:
-    """Return the request message for one chat-log entry (None for the system entry).
-
-    `names` maps HA's tool names to the names the model sees.
-    """
-    names = names or {}
-    if isinstance(content, conversation.SystemContent):
-        return None
-    if isinstance(content, conversation.UserContent):
-        text = content.content
-        if time_notes:
-            text = f"{text}\n{time_note(content)}"
-        return ChatMessage(MessageRole.USER, text)
-    if isinstance(content, conversation.AssistantContent):
-        calls = tuple(
-            ToolCall(name=names.get(call.tool_name, call.tool_name), arguments=dict(call.tool_args))
-            for call in content.tool_calls or ()
-        )
-        return ChatMessage(MessageRole.ASSISTANT, content.content or "", tool_calls=calls)
-    if isinstance(content, conversation.ToolResultContent):
-        data: Any = compact_json(content.result.data)
-        if content.result.error and isinstance(data, dict):
-            data = {"error": True, **data} if "error" not in data else data
-        return ChatMessage(
-            MessageRole.TOOL,
-            json.dumps(data, ensure_ascii=False, separators=(",", ":"), default=str),
-            tool_name=names.get(content.tool_name, content.tool_name),
-        )
-    raise TypeError(f"Unexpected content type: {type(content)}")
-
-
-def compact_json(value: Any) -> Any:
-    """Return `value` without empty strings, lists, objects and nulls (tool results)."""
-    if isinstance(value, dict):
-        items = ((str(k), compact_json(v)) for k, v in value.items())
-        return {k: v for k, v in items if v not in (None, "", [], {})}
-    if isinstance(value, list | tuple):
-        return [compact_json(v) for v in value if v not in (None, "", [], {})]
-    return value

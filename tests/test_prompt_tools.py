@@ -1,26 +1,19 @@
-"""Compact tool definitions and the reading/repair of the model's tool calls."""
+"""The tools as the model sees them: compact definitions, short names, the tool block."""
 
 from __future__ import annotations
-
-from typing import Any
 
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers import config_validation as cv, llm
 import probatio
-import pytest
 
-from custom_components.rkllm.tool_format import (
-    ToolCallError,
+from custom_components.rkllm.prompt.tools import (
     compact_tool,
     compact_tools,
     lean_schema,
     model_tool_names,
-    parse_tool_call,
     short_description,
     tool_block,
 )
-
-OFFERED = ["intent__HassTurnOn", "intent__HassTurnOff", "homeassistant__GetLiveContext"]
 
 
 class _LightTool(llm.Tool):
@@ -143,65 +136,3 @@ def test_lean_schema_unions() -> None:
         "type": "object",
         "properties": {},
     }
-
-
-@pytest.mark.parametrize(
-    ("raw", "name", "arguments"),
-    [
-        ('{"name": "intent__HassTurnOn", "arguments": {"name": "Lamp"}}', None, None),
-        ('```json\n{"name": "intent__HassTurnOn", "arguments": {"name": "Lamp"}}\n```', None, None),
-        ("{'name': 'intent__HassTurnOn', 'arguments': {'name': 'Lamp'}}", None, None),
-        ('{"name": "intent__HassTurnOn", "arguments": {"name": "Lamp",},}', None, None),
-        ('{"name": "intent__HassTurnOn", "arguments": {"name": "Lamp"}', None, None),
-        ('{"name": "HassTurnOn", "parameters": {"name": "Lamp"}}', None, None),
-        (
-            '{"function": {"name": "intent__HassTurnOn", "arguments": "{\\"name\\": \\"Lamp\\"}"}}',
-            None,
-            None,
-        ),
-        ('[{"name": "intent__HassTurnOn", "arguments": {"name": "Lamp", "area": ""}}]', None, None),
-        (
-            (
-                '{"name": "intent__HassTurnOn", "arguments": {"name": "Lamp", '
-                '"domain": "[\\"light\\"]", "floor": null, "x": True}}'
-            ),
-            "intent__HassTurnOn",
-            {"name": "Lamp", "domain": ["light"], "x": True},
-        ),
-        ('{"name": "homeassistant__GetLiveContext"}', "homeassistant__GetLiveContext", {}),
-    ],
-)
-def test_parse_and_repair(raw: str, name: str | None, arguments: dict[str, Any] | None) -> None:
-    """What small models get wrong is repaired."""
-    call = parse_tool_call(raw, OFFERED)
-    assert call.name == (name or "intent__HassTurnOn")
-    assert call.arguments == (arguments if arguments is not None else {"name": "Lamp"})
-
-
-def test_structured_call() -> None:
-    """Structured calls from the server go through the same checks."""
-    call = parse_tool_call({"name": "intent__HassTurnOff", "arguments": {"name": "x"}}, OFFERED)
-    assert (call.name, call.arguments) == ("intent__HassTurnOff", {"name": "x"})
-
-
-@pytest.mark.parametrize(
-    ("raw", "reason"),
-    [
-        ("", "empty"),
-        ("not json at all", "not valid JSON"),
-        ('{"arguments": {}}', "no function name"),
-        ('{"name": "bogus__Thing", "arguments": {}}', "no tool named bogus__Thing"),
-        ('{"name": "intent__HassTurnOn", "arguments": [1, 2]}', "not a JSON object"),
-        ('{"name": "intent__HassTurnOn", "arguments": "nope"}', "not valid JSON"),
-    ],
-)
-def test_unusable_calls(raw: str, reason: str) -> None:
-    """Calls that cannot be repaired say why."""
-    with pytest.raises(ToolCallError, match=reason):
-        parse_tool_call(raw, OFFERED)
-
-
-def test_ambiguous_short_name() -> None:
-    """A name without namespace that matches two tools is refused."""
-    with pytest.raises(ToolCallError):
-        parse_tool_call('{"name": "HassTurnOn"}', ["a__HassTurnOn", "b__HassTurnOn"])

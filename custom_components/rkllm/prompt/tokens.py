@@ -28,8 +28,8 @@ from homeassistant.util import slugify
 from homeassistant.util.hass_dict import HassKey
 from jinja2 import TemplateError
 
-from .const import DOMAIN
-from .models import ModelProfile
+from ..const import DOMAIN
+from ..models import ModelProfile
 from .tokenizer_sources import download, load_offline
 
 _LOGGER = logging.getLogger(__name__)
