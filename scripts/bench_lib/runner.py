@@ -52,7 +52,8 @@ NOT_MEASURED = (
     (
         "relevance recall over the utterance corpus (tests/fixtures/relevance_corpus.json) "
         "through Home Assistant: the test suite checks it with the integration's matcher "
-        "(tests/test_prompt_matcher.py, 100 % of 194 utterances); the bench does not replay the corpus"
+        "(tests/test_prompt_matcher.py, 100 % of 194 utterances); "
+        "the bench does not replay the corpus"
     ),
 )
 # The sections of a run, by the name `--only` takes (set-up and first turns always run).

@@ -22,6 +22,7 @@ from custom_components.rkllm.api import (
     RkllamaModelLoadError,
     RkllamaModelNotFoundError,
     RkllamaServerError,
+    RkllamaTaskError,
     RkllamaTimeoutError,
     RkllamaUnsupportedError,
     Timeouts,
@@ -322,6 +323,21 @@ async def test_http_500(emulator: RkllamaEmulator, client: RkllamaClient) -> Non
         await client.generate(ask("hi"), model=MODEL)
     assert err.value.status == 500
     assert "Internal Server Error" in err.value.body
+
+
+@pytest.mark.parametrize("flavour", [Flavour.OLLAMA, Flavour.LEGACY])
+async def test_prompt_over_context_is_a_task_error(
+    start_emulator: StartEmulator, flavour: Flavour
+) -> None:
+    """The runtime answers nothing to a prompt over its window: a task error, not "" text."""
+    emu = await start_emulator(flavour=flavour)
+    async with RkllamaClient(emu.url) as client:
+        await client.load_model(MODEL)
+        assert await client.generate(ask("hi"), model=MODEL)  # the worker has answered once
+        emu.change(context_window=20)
+        with pytest.raises(RkllamaTaskError, match="answered nothing"):
+            await client.generate(ask("Tell me a long story about the sea " * 4), model=MODEL)
+        assert "prompt over the context" in (emu.requests[-1].refusal or "")
 
 
 async def test_error_inside_http_200(emulator: RkllamaEmulator, client: RkllamaClient) -> None:

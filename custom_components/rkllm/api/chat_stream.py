@@ -10,7 +10,12 @@ import time
 
 import aiohttp
 
-from .exceptions import RkllamaConnectionError, RkllamaDeadlineError, RkllamaTimeoutError
+from .exceptions import (
+    RkllamaConnectionError,
+    RkllamaDeadlineError,
+    RkllamaTaskError,
+    RkllamaTimeoutError,
+)
 from .models import ChatChunk, JsonObject
 from .stream import read_bounded, read_json_lines
 from .translate import LegacyTranslator, OllamaTranslator
@@ -124,17 +129,33 @@ class ChatStream:
             what=f"POST {self.path}",
         )
         first_at: float | None = None
+        produced = False
         async for line in lines:
             chunk = translator.chunk(line)
             if first_at is None and (chunk.content or chunk.tool_calls or chunk.done):
                 first_at = time.monotonic()
             if chunk.done:
+                self._check_produced(produced)
                 yield replace(chunk, stats=translator.stats(self.started, first_at or self.started))
                 return
             if chunk.content or chunk.thinking or chunk.tool_calls:
+                produced = True
                 yield chunk
         if not translator.legacy:
             raise RkllamaConnectionError(
                 f"the stream from {self.transport.address}{self.path} ended before its final chunk"
             )
+        self._check_produced(produced)
         yield ChatChunk(done=True, stats=translator.stats(self.started, first_at or self.started))
+
+    def _check_produced(self, produced: bool) -> None:
+        """Refuse an answer that ended without a piece: the runtime refused the task.
+
+        The RKLLM runtime answers nothing (and upstream rkllama then reports the previous
+        answer's figures) when the prompt is over the model's context window.
+        """
+        if not produced:
+            raise RkllamaTaskError(
+                f"POST {self.path} at {self.transport.address}: the model answered nothing "
+                "(is the prompt longer than the model's context window?)"
+            )
