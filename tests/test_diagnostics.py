@@ -55,10 +55,9 @@ async def test_diagnostics(
     """Diagnostics show the server, models, residency and the last answer."""
     await hass.async_block_till_done(wait_background_tasks=True)
     coordinator = init_integration.runtime_data.coordinator
-    async with coordinator.residency.use(TEST_MODEL):
-        response = await coordinator.client.chat_complete(
-            [ChatMessage(MessageRole.USER, "hello")], model=TEST_MODEL
-        )
+    response = await coordinator.client.chat_complete(
+        [ChatMessage(MessageRole.USER, "hello")], model=TEST_MODEL
+    )
     coordinator.async_record_inference(TEST_MODEL, response.stats)
     await coordinator.async_refresh()
 

@@ -59,7 +59,7 @@ def emulator_config(emulator_config: EmulatorConfig, decode_rate: float) -> Emul
 @pytest.fixture
 async def agent(hass: HomeAssistant, init_integration: MockConfigEntry) -> MockConfigEntry:
     """Return the set-up entry, its client on short time limits."""
-    init_integration.runtime_data.client.timeouts = TEST_TIMEOUTS
+    init_integration.runtime_data.coordinator.client.timeouts = TEST_TIMEOUTS
     return init_integration
 
 
@@ -88,7 +88,7 @@ async def _recovers(hass: HomeAssistant, entry: MockConfigEntry, cid: str) -> No
 
     (It may queue behind the abandoned answer, which is still read to its end.)
     """
-    entry.runtime_data.client.timeouts = Timeouts()
+    entry.runtime_data.coordinator.client.timeouts = Timeouts()
     result = await say(hass, entry, "What is my name?", cid)
     assert result.response.response_type is intent.IntentResponseType.ACTION_DONE
     assert speech(result) == "Your name is Ada."
@@ -139,7 +139,7 @@ async def test_fault_is_spoken_and_recovered(
     cid = (await say(hass, agent, "My name is Ada")).conversation_id
     before = _stored(hass, cid)
     if case.unload_first:
-        assert await agent.runtime_data.client.unload_model(TEST_MODEL)
+        assert await agent.runtime_data.coordinator.client.unload_model(TEST_MODEL)
         await agent.runtime_data.coordinator.async_refresh()
     emulator.set_fault(case.fault, times=1, delay=2.0)
     await _spoken_failure(hass, agent, case.ask, cid, case.key)
@@ -176,7 +176,7 @@ async def test_unload_kills_running_answer(
         while not emulator.requests[-1].first_sent_at:  # noqa: ASYNC110 - polls the emulator
             await asyncio.sleep(0.02)
     await asyncio.sleep(0.3)  # a few pieces reach the agent
-    assert await agent.runtime_data.client.unload_model(TEST_MODEL)
+    assert await agent.runtime_data.coordinator.client.unload_model(TEST_MODEL)
     result = await turn
     assert speech(result) == SPOKEN["spoken_connection_dropped"].rstrip(".")
     assert_speakable(speech(result))
@@ -193,7 +193,9 @@ async def test_turn_time_limit(
     hass: HomeAssistant, agent: MockConfigEntry, emulator: RkllamaEmulator
 ) -> None:
     """A long answer on a slow board stops at the agent's time limit, partial kept."""
-    agent.runtime_data.client.timeouts = replace(TEST_TIMEOUTS, first_chunk=5.0, idle=5.0, drain=60)
+    agent.runtime_data.coordinator.client.timeouts = replace(
+        TEST_TIMEOUTS, first_chunk=5.0, idle=5.0, drain=60
+    )
     cid = (await say(hass, agent, "My name is Ada")).conversation_id
     loop = asyncio.get_running_loop()
     started = loop.time()
@@ -201,7 +203,7 @@ async def test_turn_time_limit(
     assert loop.time() - started < 2.0
     assert (_stored(hass, cid)[-1].content or "").endswith(PARTIAL_MARK)
     assert emulator.requests[-1].options["num_predict"] == 512
-    await agent.runtime_data.client.wait_drained()
+    await agent.runtime_data.coordinator.client.wait_drained()
     assert emulator.disconnects == 0  # the rest was read, so the worker stays healthy
     assert emulator.requests[-1].done
 
@@ -270,7 +272,7 @@ async def test_restart_with_other_api_flavour(
     await emulator.restart(flavour=Flavour.OLLAMA_SINGLE, version="0.5.1")
     await emulator.restart(flavour=Flavour.LEGACY)
     await _spoken_failure(hass, agent, "Hello", None, "server_error")
-    client = agent.runtime_data.client
+    client = agent.runtime_data.coordinator.client
     assert client.flavour is None  # the next call detects the server again
     await emulator.restart(flavour=Flavour.OLLAMA)
     result = await say(hass, agent, "What is 2 + 3?")

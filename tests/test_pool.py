@@ -176,7 +176,7 @@ async def test_failover_before_first_word(
     """A board that refuses, errors or stays silent is skipped; the next one answers once."""
     home = await _add_server(hass, boards[0].url, [_agent()])
     await _add_server(hass, boards[1].url)
-    client = home.runtime_data.client
+    client = home.runtime_data.coordinator.client
     client.timeouts = replace(client.timeouts, first_chunk=0.5)
     agent_id = _agent_id(hass, home)
     boards[0].set_fault(fault, delay=5.0)
@@ -231,12 +231,12 @@ async def test_board_down_agent_available_and_rejoin(
     other = await _add_server(hass, boards[1].url)
     agent_id = _agent_id(hass, home)
     pool = async_get_pool(hass)
-    assert pool.boards_online == 2
+    assert pool.servers_online == 2
 
     caplog.set_level(logging.INFO)
     boards[0].set_fault(Fault.REFUSE)
     assert "423" in speech(await _ask(hass, agent_id, "What is 145 + 278?"))
-    assert pool.boards_online == 1
+    assert pool.servers_online == 1
     assert hass.states.get(agent_id).state != STATE_UNAVAILABLE
     await _poll(hass)
     assert "3" in speech(await _ask(hass, agent_id, "What is 1 + 2?"))
@@ -254,7 +254,7 @@ async def test_board_down_agent_available_and_rejoin(
     for board in boards[:2]:
         board.clear_faults()
     await _poll(hass)
-    assert pool.boards_online == 2
+    assert pool.servers_online == 2
     assert hass.states.get(agent_id).state != STATE_UNAVAILABLE
     before = _chats(boards[0])
     assert "3" in speech(await _ask(hass, agent_id, "What is 1 + 2?"))

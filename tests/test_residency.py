@@ -15,6 +15,7 @@ from pytest_homeassistant_custom_component.common import MockConfigEntry
 from custom_components.rkllm.api import ChatMessage, MessageRole
 from custom_components.rkllm.const import CONF_KEEP_LOADED, DOMAIN
 from custom_components.rkllm.coordinator import RkllmDataUpdateCoordinator
+from custom_components.rkllm.pool.residency import ModelResidency
 from rkllama_emulator import FAST_TIMING, EmulatorConfig, Flavour, RkllamaEmulator
 
 from .conftest import REASONING_MODEL, TEST_MODEL
@@ -46,11 +47,17 @@ async def _ready(hass: HomeAssistant, entry: MockConfigEntry) -> RkllmDataUpdate
     return entry.runtime_data.coordinator
 
 
+def _residency(coordinator: RkllmDataUpdateCoordinator) -> ModelResidency:
+    """Return what the pool knows of the coordinator's server."""
+    entry = coordinator.config_entry
+    return entry.runtime_data.pool.residency(entry.entry_id)
+
+
 async def _ask(coordinator: RkllmDataUpdateCoordinator, model: str, text: str) -> str:
     """Run one generation on `model` the way an agent does: through the pool."""
     entry = coordinator.config_entry
     chunks = entry.runtime_data.pool.async_chat(
-        model, [ChatMessage(MessageRole.USER, text)], home=entry.entry_id
+        model, [ChatMessage(MessageRole.USER, text)], own_entry=entry.entry_id
     )
     return "".join([chunk.content async for chunk in chunks])
 
@@ -71,8 +78,8 @@ async def test_preload_keep_loaded_model(
     coordinator = await _ready(hass, init_integration)
     assert [model for model, _ in emulator.loads] == [TEST_MODEL]
     assert emulator.resident_models() == [TEST_MODEL]
-    assert coordinator.residency.resident == [TEST_MODEL]
-    assert coordinator.residency.loads == 1
+    assert _residency(coordinator).resident == [TEST_MODEL]
+    assert _residency(coordinator).loads == 1
 
 
 @pytest.mark.parametrize("conversation_subentry_data", [{"model": TEST_MODEL}])
@@ -95,7 +102,7 @@ async def test_single_model_switches(
     assert await _ask(coordinator, TEST_MODEL, "hello")
     assert emulator.resident_models() == [TEST_MODEL]
     assert [model for model, _ in emulator.loads] == [TEST_MODEL, REASONING_MODEL, TEST_MODEL]
-    assert coordinator.residency.resident == [TEST_MODEL]
+    assert _residency(coordinator).resident == [TEST_MODEL]
 
 
 @pytest.mark.parametrize("flavour", SINGLE_MODEL_FLAVOURS)
@@ -110,7 +117,7 @@ async def test_single_model_no_thrash(
     switches = len(emulator.loads) - before
     # A request-by-request policy would switch about REQUESTS times.
     assert 1 <= switches <= 6, emulator.loads
-    assert coordinator.residency.loads == before + switches
+    assert _residency(coordinator).loads == before + switches
 
 
 async def test_multi_model_loads_each_once(
@@ -134,7 +141,9 @@ async def test_keep_loaded_outlives_idle_unload(
     keep_loaded: bool,
 ) -> None:
     """Polls touch a kept model before the server's idle timer would unload it."""
-    monkeypatch.setattr("custom_components.rkllm.pool.KEEP_LOADED_REFRESH", timedelta(seconds=0.2))
+    monkeypatch.setattr(
+        "custom_components.rkllm.pool.keep_loaded.KEEP_LOADED_REFRESH", timedelta(seconds=0.2)
+    )
     config = EmulatorConfig(
         models_dir=models_dir,
         timing=FAST_TIMING,

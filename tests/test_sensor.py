@@ -87,10 +87,9 @@ async def test_sensors_after_an_answer(
 ) -> None:
     """A recorded answer updates the figures at once."""
     coordinator = init_integration.runtime_data.coordinator
-    async with coordinator.residency.use(TEST_MODEL):
-        response = await coordinator.client.chat_complete(
-            [ChatMessage(MessageRole.USER, "What is the capital of France?")], model=TEST_MODEL
-        )
+    response = await coordinator.client.chat_complete(
+        [ChatMessage(MessageRole.USER, "What is the capital of France?")], model=TEST_MODEL
+    )
     stats = response.stats
     coordinator.async_record_inference(TEST_MODEL, stats)
     await hass.async_block_till_done()

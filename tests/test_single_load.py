@@ -73,7 +73,7 @@ async def _settle(hass: HomeAssistant) -> None:
 
 async def _answer(entry: MockConfigEntry, model: str = TEST_MODEL) -> str:
     chunks = entry.runtime_data.pool.async_chat(
-        model, [ChatMessage(MessageRole.USER, "What is 1 + 2?")], home=entry.entry_id
+        model, [ChatMessage(MessageRole.USER, "What is 1 + 2?")], own_entry=entry.entry_id
     )
     return "".join([chunk.content async for chunk in chunks])
 

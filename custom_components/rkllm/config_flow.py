@@ -98,9 +98,9 @@ from .const import (
     MIN_TURN_TIMEOUT,
     PROBE_TIMEOUT,
 )
-from .coordinator import RkllmConfigEntry
 from .models import KNOWN_MODELS, find_known_model, model_profile
 from .prompt_preview import async_prompt_preview
+from .runtime import RkllmConfigEntry
 from .validation import subentry_errors
 
 _LOGGER = logging.getLogger(__name__)

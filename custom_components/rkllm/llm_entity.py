@@ -55,10 +55,11 @@ from .const import (
     MANUFACTURER,
     MAX_TOOL_ITERATIONS,
 )
-from .coordinator import RkllmConfigEntry, RkllmDataUpdateCoordinator
+from .coordinator import RkllmDataUpdateCoordinator
 from .errors import log_failure, spoken_key
 from .history import ContextTooSmallError
 from .models import ModelProfile
+from .runtime import RkllmConfigEntry
 from .stream_parser import (
     ParserFactory,
     StreamParser,
@@ -157,7 +158,7 @@ class RkllmLLMEntity(Entity):
     def available(self) -> bool:
         """Return True while a reachable board can answer: its own, or another with the model."""
         return self.entry.runtime_data.pool.can_serve(
-            str(self._settings[CONF_MODEL]), home=self.entry.entry_id
+            str(self._settings[CONF_MODEL]), own_entry=self.entry.entry_id
         )
 
     @callback
@@ -332,7 +333,7 @@ class RkllmLLMEntity(Entity):
         stream = self.entry.runtime_data.pool.async_chat(
             setup.choice,
             messages,
-            home=self.entry.entry_id,
+            own_entry=self.entry.entry_id,
             options=setup.options,
             think=setup.think,
             response_format=response_format,

@@ -17,9 +17,10 @@ from homeassistant.core import HomeAssistant, callback
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 from homeassistant.helpers.typing import StateType
 
-from .coordinator import RkllmConfigEntry, RkllmDataUpdateCoordinator, RkllmServerState
+from .coordinator import RkllmDataUpdateCoordinator, RkllmServerState
 from .entity import RkllmEntity
 from .pool import NpuPool
+from .runtime import RkllmConfigEntry
 
 # Coordinator is used to centralize the data updates
 PARALLEL_UPDATES = 0
@@ -124,7 +125,7 @@ POOL_SENSORS: tuple[RkllmPoolSensorEntityDescription, ...] = (
         translation_key="pool_boards_online",
         state_class=SensorStateClass.MEASUREMENT,
         entity_category=EntityCategory.DIAGNOSTIC,
-        value_fn=lambda pool: pool.boards_online,
+        value_fn=lambda pool: pool.servers_online,
     ),
     RkllmPoolSensorEntityDescription(
         key="pool_in_flight",

@@ -13,10 +13,11 @@ from .api import (
     RkllamaModelNotFoundError,
 )
 from .const import ATTR_CONFIG_ENTRY_ID, ATTR_MODEL, DOMAIN
-from .coordinator import RkllmConfigEntry, RkllmDataUpdateCoordinator
+from .coordinator import RkllmDataUpdateCoordinator
 from .errors import error_translation_key, report_outage
 from .issues import report_model_issue
 from .pool import ACTION_WAIT
+from .runtime import RkllmConfigEntry
 
 SERVICE_LOAD_MODEL = "load_model"
 SERVICE_UNLOAD_MODEL = "unload_model"
@@ -46,26 +47,28 @@ async def _async_load_model(call: ServiceCall) -> None:
     A single-model server switches only once the answers running on it are finished;
     past ACTION_WAIT the action is refused with a translated "model in use" error.
     """
-    coordinator = _coordinator(call)
+    entry = _loaded_entry(call)
+    coordinator = entry.runtime_data.coordinator
     model = _server_model(coordinator, call.data[ATTR_MODEL])
     try:
-        await coordinator.residency.ensure_loaded(model, wait=ACTION_WAIT)
+        await entry.runtime_data.pool.async_load_model(entry.entry_id, model, wait=ACTION_WAIT)
     except RkllamaError as err:
         raise _translate(coordinator, err, model) from err
 
 
 async def _async_unload_model(call: ServiceCall) -> None:
     """Unload a model from the server's NPU once its running answers are finished."""
-    coordinator = _coordinator(call)
+    entry = _loaded_entry(call)
+    coordinator = entry.runtime_data.coordinator
     model = _server_model(coordinator, call.data[ATTR_MODEL])
     try:
-        await coordinator.residency.unload(model, wait=ACTION_WAIT)
+        await entry.runtime_data.pool.async_unload_model(entry.entry_id, model, wait=ACTION_WAIT)
     except RkllamaError as err:
         raise _translate(coordinator, err, model) from err
 
 
-def _coordinator(call: ServiceCall) -> RkllmDataUpdateCoordinator:
-    """Return the coordinator of the call's config entry, which must be loaded."""
+def _loaded_entry(call: ServiceCall) -> RkllmConfigEntry:
+    """Return the call's config entry, which must be loaded."""
     entry_id: str = call.data[ATTR_CONFIG_ENTRY_ID]
     entry: RkllmConfigEntry | None = call.hass.config_entries.async_get_entry(entry_id)
     if entry is None or entry.domain != DOMAIN or entry.state is not ConfigEntryState.LOADED:
@@ -74,7 +77,7 @@ def _coordinator(call: ServiceCall) -> RkllmDataUpdateCoordinator:
             translation_key="service_entry_not_loaded",
             translation_placeholders={"entry_id": entry_id},
         )
-    return entry.runtime_data.coordinator
+    return entry
 
 
 def _server_model(coordinator: RkllmDataUpdateCoordinator, choice: str) -> str:
@@ -101,7 +104,7 @@ def _translate(
             translation_placeholders=placeholders,
         )
     report_outage(coordinator, err)
-    report_model_issue(coordinator, model, err)
+    report_model_issue(coordinator.hass, coordinator.config_entry, model, err)
     key = error_translation_key(err)
     return HomeAssistantError(
         translation_domain=DOMAIN,
