@@ -15,6 +15,7 @@ from pathlib import Path
 from homeassistant.components import conversation
 from homeassistant.const import CONF_MODEL
 from homeassistant.core import HomeAssistant
+from homeassistant.exceptions import HomeAssistantError
 from homeassistant.helpers import chat_session, intent, issue_registry as ir
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
@@ -250,6 +251,40 @@ async def test_runtime_mismatch_raises_repair_issue(
     result = await say(hass, agent, "What is 2 + 3?")
     assert "5" in speech(result)
     assert ir.async_get(hass).async_get_issue(DOMAIN, issue_id) is None
+
+
+@pytest.mark.parametrize(
+    "conversation_subentry_data", [{CONF_MODEL: TEST_MODEL, CONF_KEEP_LOADED: False}]
+)
+async def test_repair_from_an_action_cleared_by_an_answer(
+    hass: HomeAssistant,
+    agent: MockConfigEntry,
+    emulator: RkllamaEmulator,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A repair raised by the load action goes with the model's next answer, and only then."""
+    deleted: list[str] = []
+    delete = ir.async_delete_issue
+
+    def record_delete(hass: HomeAssistant, domain: str, issue_id: str) -> None:
+        deleted.append(issue_id)
+        delete(hass, domain, issue_id)
+
+    monkeypatch.setattr(ir, "async_delete_issue", record_delete)
+    emulator.set_fault(Fault.INVALID_MAGIC, times=1)
+    with pytest.raises(HomeAssistantError):
+        await hass.services.async_call(
+            DOMAIN,
+            "load_model",
+            {"config_entry_id": agent.entry_id, "model": TEST_MODEL},
+            blocking=True,
+        )
+    issue_id = f"model_runtime_mismatch_{agent.entry_id}_{TEST_MODEL}"
+    assert ir.async_get(hass).async_get_issue(DOMAIN, issue_id) is not None
+    assert "5" in speech(await say(hass, agent, "What is 2 + 3?"))
+    assert ir.async_get(hass).async_get_issue(DOMAIN, issue_id) is None
+    assert "3" in speech(await say(hass, agent, "What is 1 + 2?"))
+    assert deleted == [issue_id]  # the second answer had no repair to clear
 
 
 @pytest.mark.parametrize("conversation_subentry_data", [{CONF_MODEL: "Missing-Model-7B"}])
