@@ -188,7 +188,7 @@ class NpuPool:
         last_error: RkllamaError | None = None
         while True:
             try:
-                server, model = await self._acquire(choice, own_entry, tried)
+                server, model, load = await self._acquire(choice, own_entry, tried)
             except PoolBusyError:
                 raise
             except RkllamaError:
@@ -198,7 +198,9 @@ class NpuPool:
             spoken = False
             try:
                 # Closed with this generator: an answer left early is drained at once.
-                async with contextlib.aclosing(self._answer(server, model, question)) as chunks:
+                async with contextlib.aclosing(
+                    self._answer(server, model, load, question)
+                ) as chunks:
                     async for chunk in chunks:
                         spoken = spoken or bool(chunk.content or chunk.thinking or chunk.tool_calls)
                         yield chunk
@@ -220,11 +222,16 @@ class NpuPool:
                 self._release(server, model)
 
     async def _answer(
-        self, server: PoolServer, model: str, question: _Question
+        self,
+        server: PoolServer,
+        model: str,
+        load: asyncio.Task[None] | None,
+        question: _Question,
     ) -> AsyncGenerator[ChatChunk]:
-        """Stream the answer from `server`, once its model is resident."""
+        """Stream the answer from `server`, once the load of its model (if any) is done."""
+        if load is not None:
+            await asyncio.shield(load)
         coordinator = server.coordinator
-        await server.residency.load(coordinator.client, model)
         async with contextlib.aclosing(
             coordinator.client.chat(
                 question.messages,
@@ -258,8 +265,11 @@ class NpuPool:
 
     async def _acquire(
         self, choice: str, own_entry: str | None, tried: set[str]
-    ) -> tuple[PoolServer, str]:
-        """Wait in the FIFO for a server; a retry (after a failure) keeps its place in front."""
+    ) -> tuple[PoolServer, str, asyncio.Task[None] | None]:
+        """Wait in the FIFO for a server; a retry (after a failure) keeps its place in front.
+
+        Return the server, its name of the model, and the model's load to wait for.
+        """
         retry = bool(tried)
         if not retry and len(self._queue) >= QUEUE_LIMIT:
             raise PoolBusyError(f"{len(self._queue)} requests are already waiting")
@@ -271,13 +281,14 @@ class NpuPool:
         self._dispatch()
         try:
             async with asyncio.timeout(QUEUE_TIMEOUT):
-                return await asyncio.shield(ticket.future)
+                server, model = await asyncio.shield(ticket.future)
         except TimeoutError as err:
             self._abandon(ticket)
             raise PoolBusyError(f"no server was free within {QUEUE_TIMEOUT:.0f} s") from err
         except asyncio.CancelledError:
             self._abandon(ticket)
             raise
+        return server, model, ticket.load
 
     def _abandon(self, ticket: Ticket) -> None:
         """Forget a ticket whose caller gave up; hand back a server it was given meanwhile."""
@@ -292,15 +303,17 @@ class NpuPool:
         ):
             self._release(*ticket.future.result())
 
-    def _start_answer(self, server: PoolServer, model: str) -> None:
-        """Count an answer placed on `server`; start its model's load when needed."""
+    def _start_answer(self, server: PoolServer, model: str) -> asyncio.Task[None] | None:
+        """Count an answer placed on `server`; return its model's load, started when needed.
+
+        Started here, not by the answer's task: nothing else is placed on a server that is
+        being switched, and the load goes on if the caller gives up.
+        """
         self._answers += 1
         server.npu.start(server.lane(model))
         server.npu.last_used[model] = time.monotonic()
         server.residency.use(model)
-        # Started here, not by the answer's task: nothing else is placed on a server that
-        # is being switched, and the load goes on if the caller gives up.
-        server.residency.start_load(server.coordinator.client, model)
+        return server.residency.start_load(server.coordinator.client, model)
 
     def _release(self, server: PoolServer, model: str) -> None:
         self._answers -= 1
@@ -324,7 +337,7 @@ class NpuPool:
             if server.single_model and not server.residency.holds(model):
                 for other in self._queue:
                     other.skipped = 0  # a switch: count passes anew
-            self._start_answer(server, model)
+            ticket.load = self._start_answer(server, model)
             ticket.future.set_result(placement)
         self._notify()
 

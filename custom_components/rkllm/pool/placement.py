@@ -25,6 +25,8 @@ class Ticket:
     future: asyncio.Future[tuple[PoolServer, str]]
     skipped: int = 0
     """Times a single-model server went to the resident model's requests instead."""
+    load: asyncio.Task[None] | None = None
+    """The load of its model on the server it was given, when one was under way."""
 
 
 def place(
