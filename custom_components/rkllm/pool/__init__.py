@@ -374,7 +374,7 @@ class NpuPool:
 
     async def _load(self, server: PoolServer, model: str, wait: float) -> bool:
         residency = server.residency
-        if residency.holds(model):
+        if residency.is_ready(model) or residency.is_loading(model):
             residency.use(model)
             return await residency.load(server.coordinator.client, model)  # joins a load
         async with self._lane_alone(server, model, wait):

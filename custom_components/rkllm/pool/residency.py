@@ -48,6 +48,10 @@ class ModelResidency:
         """Return True when `model` is resident or being loaded."""
         return model in self.resident or model in self._loading
 
+    def is_loading(self, model: str) -> bool:
+        """Return True while `model` is being loaded."""
+        return model in self._loading
+
     def is_ready(self, model: str) -> bool:
         """Return True when `model` is resident and the server is not being switched."""
         return model in self.resident and not (self.single_model and self._loading)

@@ -28,7 +28,7 @@ class Npu:
     last_used: dict[str, float] = field(default_factory=dict)
     """Monotonic time of the last answer, touch or load per model (the server's idle timer)."""
     actions_waiting: int = 0
-    _emptied: list[asyncio.Future[None]] = field(default_factory=list)
+    _emptied: list[asyncio.Future[None]] = field(default_factory=list, init=False, repr=False)
 
     def start(self, lane: str) -> None:
         """Count a request that now runs in `lane`."""
