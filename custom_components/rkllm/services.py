@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable
+
 from homeassistant.config_entries import ConfigEntryState
 from homeassistant.core import HomeAssistant, ServiceCall, callback
 from homeassistant.exceptions import HomeAssistantError, ServiceValidationError
@@ -47,24 +49,34 @@ async def _async_load_model(call: ServiceCall) -> None:
     A single-model server switches only once the answers running on it are finished;
     past ACTION_WAIT the action is refused with a translated "model in use" error.
     """
-    entry = _loaded_entry(call)
-    coordinator = entry.runtime_data.coordinator
-    model = _server_model(coordinator, call.data[ATTR_MODEL])
-    try:
-        await entry.runtime_data.pool.async_load_model(entry.entry_id, model, wait=ACTION_WAIT)
-    except RkllamaError as err:
-        raise _translate(coordinator, err, model) from err
+    entry, model = _target(call)
+    pool = entry.runtime_data.pool
+    await _async_translated(
+        entry, model, pool.async_load_model(entry.entry_id, model, wait=ACTION_WAIT)
+    )
 
 
 async def _async_unload_model(call: ServiceCall) -> None:
     """Unload a model from the server's NPU once its running answers are finished."""
+    entry, model = _target(call)
+    pool = entry.runtime_data.pool
+    await _async_translated(
+        entry, model, pool.async_unload_model(entry.entry_id, model, wait=ACTION_WAIT)
+    )
+
+
+def _target(call: ServiceCall) -> tuple[RkllmConfigEntry, str]:
+    """Return the call's loaded config entry and its server's name of the model."""
     entry = _loaded_entry(call)
-    coordinator = entry.runtime_data.coordinator
-    model = _server_model(coordinator, call.data[ATTR_MODEL])
+    return entry, _server_model(entry.runtime_data.coordinator, call.data[ATTR_MODEL])
+
+
+async def _async_translated(entry: RkllmConfigEntry, model: str, action: Awaitable[object]) -> None:
+    """Await a pool action; a client error becomes a translated Home Assistant error."""
     try:
-        await entry.runtime_data.pool.async_unload_model(entry.entry_id, model, wait=ACTION_WAIT)
+        await action
     except RkllamaError as err:
-        raise _translate(coordinator, err, model) from err
+        raise _translate(entry.runtime_data.coordinator, err, model) from err
 
 
 def _loaded_entry(call: ServiceCall) -> RkllmConfigEntry:
