@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 from typing import TYPE_CHECKING
 
@@ -37,6 +38,8 @@ async def rkllama_middleware(request: web.Request, handler: Handler) -> web.Stre
             if request.path == "/" and request.method == "GET":
                 return web.Response(text="Ollama is running", content_type="text/plain")
             return html_error(404)
+        if request.method == "POST" and request.path == "/load_model":
+            state.load_requests.append(await _model_name(request))
         if (faulty := await route_fault(request, state.faults)) is not None:
             return faulty
         return await handler(request)
@@ -50,6 +53,15 @@ async def rkllama_middleware(request: web.Request, handler: Handler) -> web.Stre
     finally:
         if task is not None:
             state.handler_tasks.discard(task)
+
+
+async def _model_name(request: web.Request) -> str:
+    """Return the `model_name` of a request body (aiohttp keeps the body for the handler)."""
+    try:
+        body = json.loads(await request.text())
+    except ValueError:
+        return ""
+    return str(body.get("model_name", "")) if isinstance(body, dict) else ""
 
 
 async def on_response_prepare(request: web.Request, response: web.StreamResponse) -> None:

@@ -141,6 +141,11 @@ class RkllamaEmulator:
         return self.state.residency.loads
 
     @property
+    def load_requests(self) -> list[str]:
+        """Return the model of every POST /load_model, answered or not, in order."""
+        return self.state.load_requests
+
+    @property
     def unloads(self) -> list[str]:
         """Return every unloaded model name, in order."""
         return self.state.residency.unloads

@@ -32,6 +32,8 @@ class EmulatorState:
     engine: Engine
     renderer: PromptRenderer
     requests: list[RecordedRequest] = field(default_factory=list)
+    load_requests: list[str] = field(default_factory=list)
+    """The model named by every POST /load_model, answered or not."""
     disconnects: int = 0
     legacy_lock: asyncio.Lock = field(default_factory=asyncio.Lock)
     legacy_shared: list[str] = field(default_factory=list)

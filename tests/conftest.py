@@ -37,6 +37,16 @@ _UNSPEAKABLE = re.compile(
 )
 
 
+def agent_subentry(model: str = TEST_MODEL, *, keep_loaded: bool = True) -> dict[str, object]:
+    """Return the subentry data of a brief conversation agent on `model`."""
+    return {
+        "data": {CONF_MODEL: model, CONF_PROMPT: "Be brief.", CONF_KEEP_LOADED: keep_loaded},
+        "subentry_type": "conversation",
+        "title": f"Agent {model}",
+        "unique_id": None,
+    }
+
+
 def agent_id(hass: HomeAssistant, entry: MockConfigEntry, kind: str = "conversation") -> str:
     """Return the entity id of the entry's conversation agent (or AI task entity)."""
     subentry_type = "conversation" if kind == "conversation" else "ai_task_data"

@@ -306,7 +306,7 @@ async def test_reconfigure(
         assert init_integration.unique_id == new_url
         assert init_integration.title == f"rkllama ({_hostport(other)})"
         assert init_integration.state is ConfigEntryState.LOADED
-        assert init_integration.runtime_data.client.base_url == new_url
+        assert init_integration.runtime_data.coordinator.client.base_url == new_url
 
         # Clearing the token removes it.
         result = await init_integration.start_reconfigure_flow(hass)

@@ -299,7 +299,7 @@ async def test_server_errors_spoken(
     message: str,
 ) -> None:
     """Each failure ends the turn with a short translated error; history stays clean."""
-    client = mock_config_entry.runtime_data.client
+    client = mock_config_entry.runtime_data.coordinator.client
     client.timeouts = replace(client.timeouts, first_chunk=0.3)
     first = await say(hass, mock_config_entry, "My name is Ada")
     cid = first.conversation_id

@@ -103,4 +103,6 @@ async def test_model_list_follows_server(
     await coordinator.async_refresh()
     await hass.async_block_till_done()
     assert hass.states.get(loaded).state == "Qwen2.5-3B"
-    assert coordinator.residency.resident == ["Qwen2.5-3B"]
+    assert init_integration.runtime_data.pool.residency(init_integration.entry_id).resident == [
+        "Qwen2.5-3B"
+    ]

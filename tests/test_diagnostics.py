@@ -54,8 +54,7 @@ async def test_diagnostics(
     """Diagnostics show the server, models, residency and the last answer."""
     await hass.async_block_till_done(wait_background_tasks=True)
     coordinator = init_integration.runtime_data.coordinator
-    async with coordinator.residency.use(TEST_MODEL):
-        stats = await answer_stats(coordinator.client, "hello")
+    stats = await answer_stats(coordinator.client, "hello")
     coordinator.async_record_inference(TEST_MODEL, stats)
     await coordinator.async_refresh()
 

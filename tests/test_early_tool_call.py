@@ -57,7 +57,7 @@ async def test_call_runs_at_once_and_the_rest_drains(
 
     # The client reads the rest in the background: the generation runs to its end, and
     # the server never sees its client go away (upstream would kill the worker).
-    await mock_config_entry.runtime_data.client.wait_drained(10)
+    await mock_config_entry.runtime_data.coordinator.client.wait_drained(10)
     assert record.ended_at is not None
     assert record.last_token_at is not None
     assert record.last_token_at > turn_ended

@@ -15,6 +15,7 @@ from pathlib import Path
 from homeassistant.components import conversation
 from homeassistant.const import CONF_MODEL
 from homeassistant.core import HomeAssistant
+from homeassistant.exceptions import HomeAssistantError
 from homeassistant.helpers import chat_session, intent, issue_registry as ir
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
@@ -59,7 +60,7 @@ def emulator_config(emulator_config: EmulatorConfig, decode_rate: float) -> Emul
 @pytest.fixture
 async def agent(hass: HomeAssistant, init_integration: MockConfigEntry) -> MockConfigEntry:
     """Return the set-up entry, its client on short time limits."""
-    init_integration.runtime_data.client.timeouts = TEST_TIMEOUTS
+    init_integration.runtime_data.coordinator.client.timeouts = TEST_TIMEOUTS
     return init_integration
 
 
@@ -88,7 +89,7 @@ async def _recovers(hass: HomeAssistant, entry: MockConfigEntry, cid: str) -> No
 
     (It may queue behind the abandoned answer, which is still read to its end.)
     """
-    entry.runtime_data.client.timeouts = Timeouts()
+    entry.runtime_data.coordinator.client.timeouts = Timeouts()
     result = await say(hass, entry, "What is my name?", cid)
     assert result.response.response_type is intent.IntentResponseType.ACTION_DONE
     assert speech(result) == "Your name is Ada."
@@ -139,7 +140,7 @@ async def test_fault_is_spoken_and_recovered(
     cid = (await say(hass, agent, "My name is Ada")).conversation_id
     before = _stored(hass, cid)
     if case.unload_first:
-        assert await agent.runtime_data.client.unload_model(TEST_MODEL)
+        assert await agent.runtime_data.coordinator.client.unload_model(TEST_MODEL)
         await agent.runtime_data.coordinator.async_refresh()
     emulator.set_fault(case.fault, times=1, delay=2.0)
     await _spoken_failure(hass, agent, case.ask, cid, case.key)
@@ -176,7 +177,7 @@ async def test_unload_kills_running_answer(
         while not emulator.requests[-1].first_sent_at:  # noqa: ASYNC110 - polls the emulator
             await asyncio.sleep(0.02)
     await asyncio.sleep(0.3)  # a few pieces reach the agent
-    assert await agent.runtime_data.client.unload_model(TEST_MODEL)
+    assert await agent.runtime_data.coordinator.client.unload_model(TEST_MODEL)
     result = await turn
     assert speech(result) == SPOKEN["spoken_connection_dropped"].rstrip(".")
     assert_speakable(speech(result))
@@ -193,7 +194,9 @@ async def test_turn_time_limit(
     hass: HomeAssistant, agent: MockConfigEntry, emulator: RkllamaEmulator
 ) -> None:
     """A long answer on a slow board stops at the agent's time limit, partial kept."""
-    agent.runtime_data.client.timeouts = replace(TEST_TIMEOUTS, first_chunk=5.0, idle=5.0, drain=60)
+    agent.runtime_data.coordinator.client.timeouts = replace(
+        TEST_TIMEOUTS, first_chunk=5.0, idle=5.0, drain=60
+    )
     cid = (await say(hass, agent, "My name is Ada")).conversation_id
     loop = asyncio.get_running_loop()
     started = loop.time()
@@ -201,7 +204,7 @@ async def test_turn_time_limit(
     assert loop.time() - started < 2.0
     assert (_stored(hass, cid)[-1].content or "").endswith(PARTIAL_MARK)
     assert emulator.requests[-1].options["num_predict"] == 512
-    await agent.runtime_data.client.wait_drained()
+    await agent.runtime_data.coordinator.client.wait_drained()
     assert emulator.disconnects == 0  # the rest was read, so the worker stays healthy
     assert emulator.requests[-1].done
 
@@ -250,6 +253,40 @@ async def test_runtime_mismatch_raises_repair_issue(
     assert ir.async_get(hass).async_get_issue(DOMAIN, issue_id) is None
 
 
+@pytest.mark.parametrize(
+    "conversation_subentry_data", [{CONF_MODEL: TEST_MODEL, CONF_KEEP_LOADED: False}]
+)
+async def test_repair_from_an_action_cleared_by_an_answer(
+    hass: HomeAssistant,
+    agent: MockConfigEntry,
+    emulator: RkllamaEmulator,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A repair raised by the load action goes with the model's next answer, and only then."""
+    deleted: list[str] = []
+    delete = ir.async_delete_issue
+
+    def record_delete(hass: HomeAssistant, domain: str, issue_id: str) -> None:
+        deleted.append(issue_id)
+        delete(hass, domain, issue_id)
+
+    monkeypatch.setattr(ir, "async_delete_issue", record_delete)
+    emulator.set_fault(Fault.INVALID_MAGIC, times=1)
+    with pytest.raises(HomeAssistantError):
+        await hass.services.async_call(
+            DOMAIN,
+            "load_model",
+            {"config_entry_id": agent.entry_id, "model": TEST_MODEL},
+            blocking=True,
+        )
+    issue_id = f"model_runtime_mismatch_{agent.entry_id}_{TEST_MODEL}"
+    assert ir.async_get(hass).async_get_issue(DOMAIN, issue_id) is not None
+    assert "5" in speech(await say(hass, agent, "What is 2 + 3?"))
+    assert ir.async_get(hass).async_get_issue(DOMAIN, issue_id) is None
+    assert "3" in speech(await say(hass, agent, "What is 1 + 2?"))
+    assert deleted == [issue_id]  # the second answer had no repair to clear
+
+
 @pytest.mark.parametrize("conversation_subentry_data", [{CONF_MODEL: "Missing-Model-7B"}])
 async def test_missing_model_names_directory(hass: HomeAssistant, agent: MockConfigEntry) -> None:
     """A model the server lacks: one sentence, and a repair naming the expected directory."""
@@ -270,7 +307,7 @@ async def test_restart_with_other_api_flavour(
     await emulator.restart(flavour=Flavour.OLLAMA_SINGLE, version="0.5.1")
     await emulator.restart(flavour=Flavour.LEGACY)
     await _spoken_failure(hass, agent, "Hello", None, "server_error")
-    client = agent.runtime_data.client
+    client = agent.runtime_data.coordinator.client
     assert client.flavour is None  # the next call detects the server again
     await emulator.restart(flavour=Flavour.OLLAMA)
     result = await say(hass, agent, "What is 2 + 3?")

@@ -39,7 +39,7 @@ def emulator_config(models_dir: Path, flavour: Flavour) -> EmulatorConfig:
 
 async def _answer(entry: MockConfigEntry, model: str, text: str = LONG) -> str:
     chunks = entry.runtime_data.pool.async_chat(
-        model, [ChatMessage(MessageRole.USER, text)], home=entry.entry_id
+        model, [ChatMessage(MessageRole.USER, text)], own_entry=entry.entry_id
     )
     return "".join([chunk.content async for chunk in chunks])
 

@@ -8,17 +8,17 @@ from dataclasses import replace
 import logging
 
 from homeassistant.components import conversation
-from homeassistant.const import CONF_MODEL, CONF_PROMPT, STATE_UNAVAILABLE
+from homeassistant.const import CONF_MODEL, STATE_UNAVAILABLE
 from homeassistant.core import Context, HomeAssistant
 from homeassistant.helpers import entity_registry as er, intent
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
-from custom_components.rkllm.const import CONF_KEEP_LOADED, DOMAIN
+from custom_components.rkllm.const import DOMAIN
 from custom_components.rkllm.pool import NpuPool, async_get_pool
 from rkllama_emulator import EmulatorConfig, Fault, RkllamaEmulator, Timing
 
-from .conftest import REASONING_MODEL, TEST_MODEL, add_server, speech
+from .conftest import REASONING_MODEL, TEST_MODEL, add_server, agent_subentry, speech
 
 SLOW = Timing(load_seconds=0.0, prefill_tokens_per_second=1e6, decode_tokens_per_second=150.0)
 LONG_ANSWER = "Write a haiku about AI."
@@ -43,15 +43,6 @@ async def boards(
     finally:
         for other in others:
             await other.stop()
-
-
-def _agent(model: str = TEST_MODEL, *, keep_loaded: bool = True) -> dict[str, object]:
-    return {
-        "data": {CONF_MODEL: model, CONF_PROMPT: "Be brief.", CONF_KEEP_LOADED: keep_loaded},
-        "subentry_type": "conversation",
-        "title": f"Agent {model}",
-        "unique_id": None,
-    }
 
 
 def _agent_id(hass: HomeAssistant, entry: MockConfigEntry, model: str = TEST_MODEL) -> str:
@@ -92,12 +83,12 @@ async def _unload_all(hass: HomeAssistant) -> None:
 async def test_kept_model_on_every_board_and_spread(
     hass: HomeAssistant, boards: list[RkllamaEmulator]
 ) -> None:
-    """A kept model is loaded on every board; one answer stays home, overlapping ones spread."""
-    home = await add_server(hass, boards[0].url, [_agent()])
+    """A kept model is loaded on every board; one answer stays on its own, others spread."""
+    own = await add_server(hass, boards[0].url, [agent_subentry()])
     for board in boards[1:]:
         await add_server(hass, board.url)
     assert [board.resident_models() for board in boards] == [[TEST_MODEL]] * 3
-    agent_id = _agent_id(hass, home)
+    agent_id = _agent_id(hass, own)
 
     assert "423" in speech(await _ask(hass, agent_id, "What is 145 + 278?"))
     assert "3" in speech(await _ask(hass, agent_id, "What is 1 + 2?"))
@@ -113,9 +104,9 @@ async def test_kept_model_on_every_board_and_spread(
 @pytest.mark.usefixtures("setup_ha")
 async def test_no_needless_load(hass: HomeAssistant, boards: list[RkllamaEmulator]) -> None:
     """Without "keep loaded", a request next in line waits for the board that holds its model."""
-    home = await add_server(hass, boards[0].url, [_agent(keep_loaded=False)])
+    own = await add_server(hass, boards[0].url, [agent_subentry(keep_loaded=False)])
     await add_server(hass, boards[1].url)
-    agent_id = _agent_id(hass, home)
+    agent_id = _agent_id(hass, own)
     assert "423" in speech(await _ask(hass, agent_id, "What is 145 + 278?"))
     answers = await asyncio.gather(_ask(hass, agent_id, LONG_ANSWER), _ask(hass, agent_id, "Hi"))
     assert all(speech(answer) for answer in answers)
@@ -135,12 +126,12 @@ async def test_no_needless_load(hass: HomeAssistant, boards: list[RkllamaEmulato
 @pytest.mark.usefixtures("setup_ha")
 async def test_two_models_no_switching(hass: HomeAssistant, boards: list[RkllamaEmulator]) -> None:
     """Two agents on two models over three boards: both kept everywhere, no load per answer."""
-    home = await add_server(hass, boards[0].url, [_agent(), _agent(REASONING_MODEL)])
+    own = await add_server(hass, boards[0].url, [agent_subentry(), agent_subentry(REASONING_MODEL)])
     for board in boards[1:]:
         await add_server(hass, board.url)
     loads = [len(board.loads) for board in boards]
     assert loads == [2, 2, 2]
-    agents = [_agent_id(hass, home), _agent_id(hass, home, REASONING_MODEL)]
+    agents = [_agent_id(hass, own), _agent_id(hass, own, REASONING_MODEL)]
     answers = await asyncio.gather(
         *(_ask(hass, agents[index % 2], f"What is {index} + 1?") for index in range(12))
     )
@@ -158,11 +149,11 @@ async def test_failover_before_first_word(
     hass: HomeAssistant, boards: list[RkllamaEmulator], fault: Fault
 ) -> None:
     """A board that refuses, errors or stays silent is skipped; the next one answers once."""
-    home = await add_server(hass, boards[0].url, [_agent()])
+    own = await add_server(hass, boards[0].url, [agent_subentry()])
     await add_server(hass, boards[1].url)
-    client = home.runtime_data.client
+    client = own.runtime_data.coordinator.client
     client.timeouts = replace(client.timeouts, first_chunk=0.5)
-    agent_id = _agent_id(hass, home)
+    agent_id = _agent_id(hass, own)
     boards[0].set_fault(fault, delay=5.0)
 
     result = await _ask(hass, agent_id, "What is 145 + 278?")
@@ -178,9 +169,9 @@ async def test_no_failover_after_first_word(
     hass: HomeAssistant, boards: list[RkllamaEmulator]
 ) -> None:
     """An answer broken off after its first word is not repeated elsewhere: the error is said."""
-    home = await add_server(hass, boards[0].url, [_agent()])
+    own = await add_server(hass, boards[0].url, [agent_subentry()])
     await add_server(hass, boards[1].url)
-    agent_id = _agent_id(hass, home)
+    agent_id = _agent_id(hass, own)
     boards[0].set_fault(Fault.DROP_MID_STREAM, times=1)
 
     result = await _ask(hass, agent_id, "What is 145 + 278?")
@@ -193,11 +184,11 @@ async def test_no_failover_after_first_word(
 @pytest.mark.usefixtures("setup_ha")
 async def test_every_board_fails(hass: HomeAssistant, boards: list[RkllamaEmulator]) -> None:
     """When every board fails before the first word, the last error is said, once each."""
-    home = await add_server(hass, boards[0].url, [_agent()])
+    own = await add_server(hass, boards[0].url, [agent_subentry()])
     await add_server(hass, boards[1].url)
     for board in boards[:2]:
         board.set_fault(Fault.HTTP_500, times=1)
-    result = await _ask(hass, _agent_id(hass, home), "What is 145 + 278?")
+    result = await _ask(hass, _agent_id(hass, own), "What is 145 + 278?")
     assert result.response.response_type is intent.IntentResponseType.ERROR
     assert speech(result).startswith("The rkllama server reported an error")
     assert [len(b.requests) for b in boards[:2]] == [1, 1]
@@ -211,16 +202,16 @@ async def test_board_down_agent_available_and_rejoin(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     """The agent stays available while another board has its model; the board rejoins."""
-    home = await add_server(hass, boards[0].url, [_agent()])
+    own = await add_server(hass, boards[0].url, [agent_subentry()])
     other = await add_server(hass, boards[1].url)
-    agent_id = _agent_id(hass, home)
+    agent_id = _agent_id(hass, own)
     pool = async_get_pool(hass)
-    assert pool.boards_online == 2
+    assert pool.servers_online == 2
 
     caplog.set_level(logging.INFO)
     boards[0].set_fault(Fault.REFUSE)
     assert "423" in speech(await _ask(hass, agent_id, "What is 145 + 278?"))
-    assert pool.boards_online == 1
+    assert pool.servers_online == 1
     assert hass.states.get(agent_id).state != STATE_UNAVAILABLE
     await _poll(hass)
     assert "3" in speech(await _ask(hass, agent_id, "What is 1 + 2?"))
@@ -238,7 +229,7 @@ async def test_board_down_agent_available_and_rejoin(
     for board in boards[:2]:
         board.clear_faults()
     await _poll(hass)
-    assert pool.boards_online == 2
+    assert pool.servers_online == 2
     assert hass.states.get(agent_id).state != STATE_UNAVAILABLE
     before = _chats(boards[0])
     assert "3" in speech(await _ask(hass, agent_id, "What is 1 + 2?"))
@@ -258,8 +249,8 @@ async def test_bounded_queue_says_busy(
 ) -> None:
     """Past the queue's bound a request hears "busy" at once; the others are answered FIFO."""
     monkeypatch.setattr("custom_components.rkllm.pool.QUEUE_LIMIT", 2)
-    home = await add_server(hass, emulator.url, [_agent()])
-    agent_id = _agent_id(hass, home)
+    own = await add_server(hass, emulator.url, [agent_subentry()])
+    agent_id = _agent_id(hass, own)
     pool: NpuPool = async_get_pool(hass)
     seen: list[tuple[int, int]] = []
     pool.async_add_listener(lambda: seen.append((pool.in_flight, pool.queue_length)))
@@ -289,16 +280,16 @@ async def test_bounded_queue_says_busy(
 @pytest.mark.usefixtures("setup_ha")
 async def test_pool_sensors(hass: HomeAssistant, boards: list[RkllamaEmulator]) -> None:
     """Each server's device shows the pool's boards online, requests in flight and queue."""
-    home = await add_server(hass, boards[0].url, [_agent()])
+    own = await add_server(hass, boards[0].url, [agent_subentry()])
     await add_server(hass, boards[1].url)
     registry = er.async_get(hass)
     ids = {
-        e.unique_id.removeprefix(f"{home.entry_id}_"): e.entity_id
-        for e in er.async_entries_for_config_entry(registry, home.entry_id)
-        if e.unique_id.startswith(f"{home.entry_id}_pool")
+        e.unique_id.removeprefix(f"{own.entry_id}_"): e.entity_id
+        for e in er.async_entries_for_config_entry(registry, own.entry_id)
+        if e.unique_id.startswith(f"{own.entry_id}_pool")
     }
     assert hass.states.get(ids["pool_boards_online"]).state == "2"
-    agent_id = _agent_id(hass, home)
+    agent_id = _agent_id(hass, own)
     flying: list[str] = []
 
     def record(_event: object) -> None:

@@ -78,7 +78,7 @@ async def test_no_secret_in_speech_or_log(
     emulator.clear_faults()
     assert "Answer of" in caplog.text  # the details were logged
     _no_secret(caplog.text)
-    _no_secret(repr(init_integration.runtime_data.client))
+    _no_secret(repr(init_integration.runtime_data.coordinator.client))
 
 
 async def test_no_secret_in_diagnostics(

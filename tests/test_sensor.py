@@ -87,8 +87,7 @@ async def test_sensors_after_an_answer(
 ) -> None:
     """A recorded answer updates the figures at once."""
     coordinator = init_integration.runtime_data.coordinator
-    async with coordinator.residency.use(TEST_MODEL):
-        stats = await answer_stats(coordinator.client, "What is the capital of France?")
+    stats = await answer_stats(coordinator.client, "What is the capital of France?")
     coordinator.async_record_inference(TEST_MODEL, stats)
     await hass.async_block_till_done()
 

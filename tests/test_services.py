@@ -34,7 +34,10 @@ async def test_load_and_unload(
     await _call(hass, "load_model", init_integration.entry_id, OTHER_MODEL)
     assert [model for model, _ in emulator.loads[before:]] == [OTHER_MODEL]
     assert OTHER_MODEL in emulator.resident_models()
-    assert OTHER_MODEL in coordinator.residency.resident
+    assert (
+        OTHER_MODEL
+        in init_integration.runtime_data.pool.residency(init_integration.entry_id).resident
+    )
     await hass.async_block_till_done()
     assert OTHER_MODEL in coordinator.data.loaded_names
 
@@ -45,7 +48,10 @@ async def test_load_and_unload(
     await _call(hass, "unload_model", init_integration.entry_id, OTHER_MODEL)
     assert OTHER_MODEL in [name for name, *_ in map(_as_tuple, emulator.unloads)]
     assert OTHER_MODEL not in emulator.resident_models()
-    assert OTHER_MODEL not in coordinator.residency.resident
+    assert (
+        OTHER_MODEL
+        not in init_integration.runtime_data.pool.residency(init_integration.entry_id).resident
+    )
 
 
 def _as_tuple(item: object) -> tuple[object, ...]:

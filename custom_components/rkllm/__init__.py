@@ -15,8 +15,9 @@ from .const import (
     DOMAIN,
     UNLOAD_DRAIN_LIMIT,
 )
-from .coordinator import RkllmConfigEntry, RkllmDataUpdateCoordinator, RkllmRuntimeData
+from .coordinator import RkllmDataUpdateCoordinator
 from .pool import async_get_pool
+from .runtime import RkllmConfigEntry, RkllmRuntimeData
 from .services import async_setup_services
 from .stream_parser import async_get_parser_factory, async_start_parser_import
 
@@ -46,9 +47,11 @@ async def async_setup_entry(hass: HomeAssistant, entry: RkllmConfigEntry) -> boo
     coordinator = await RkllmDataUpdateCoordinator.async_create(hass, entry, client)
     await coordinator.async_config_entry_first_refresh()
     pool = async_get_pool(hass)
-    entry.runtime_data = RkllmRuntimeData(client=client, coordinator=coordinator, pool=pool)
-    # Preloads the models agents keep loaded, on this board and the others that have them.
-    entry.async_on_unload(pool.async_register(entry, entry.data.get(CONF_BOARDS, 1)))
+    entry.runtime_data = RkllmRuntimeData(coordinator=coordinator, pool=pool)
+    # Preloads the models agents keep loaded, on this server and the others that have them.
+    entry.async_on_unload(
+        pool.async_register(entry.entry_id, coordinator, entry.data.get(CONF_BOARDS, 1))
+    )
     # The agents appear ready to answer: no turn, not even the first, waits for the import.
     await async_get_parser_factory(hass)
     await hass.config_entries.async_forward_entry_setups(entry, PLATFORMS)
@@ -60,7 +63,7 @@ async def async_unload_entry(hass: HomeAssistant, entry: RkllmConfigEntry) -> bo
     """Unload a config entry; streams still being read are drained first."""
     unloaded = await hass.config_entries.async_unload_platforms(entry, PLATFORMS)
     if unloaded:
-        await entry.runtime_data.client.wait_drained(UNLOAD_DRAIN_LIMIT)
+        await entry.runtime_data.coordinator.client.wait_drained(UNLOAD_DRAIN_LIMIT)
     return unloaded
 
 

@@ -15,12 +15,12 @@ import probatio
 
 from .api.model_text import strip_code_fence
 from .const import DOMAIN
-from .coordinator import RkllmConfigEntry
 from .llm_entity import RkllmLLMEntity
+from .runtime import RkllmConfigEntry
 
 _LOGGER = logging.getLogger(__name__)
 
-# The NPU answers one request of a model at a time; the residency manager queues the rest.
+# The NPU answers one request of a model at a time; the pool queues the rest.
 PARALLEL_UPDATES = 0
 
 STRUCTURE_RETRIES = 1  # corrective retries when the answer does not fit the structure

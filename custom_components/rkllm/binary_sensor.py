@@ -13,8 +13,8 @@ from homeassistant.const import EntityCategory
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
-from .coordinator import RkllmConfigEntry
 from .entity import RkllmEntity
+from .runtime import RkllmConfigEntry
 
 # Coordinator is used to centralize the data updates
 PARALLEL_UPDATES = 0

@@ -61,8 +61,8 @@ from .api.urls import (
     without_credentials,
 )
 from .const import CONF_BOARDS, CONF_TOKEN, DEFAULT_BOARDS, DOMAIN, MAX_BOARDS, PROBE_TIMEOUT
-from .coordinator import RkllmConfigEntry
 from .prompt_preview import async_prompt_preview
+from .runtime import RkllmConfigEntry
 from .validation import subentry_errors
 
 _LOGGER = logging.getLogger(__name__)

@@ -15,12 +15,12 @@ from homeassistant.helpers import intent
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
 from .const import DOMAIN
-from .coordinator import RkllmConfigEntry
 from .llm_entity import RkllmLLMEntity, TurnError
+from .runtime import RkllmConfigEntry
 
 _LOGGER = logging.getLogger(__name__)
 
-# The NPU answers one request of a model at a time; the residency manager queues the rest.
+# The NPU answers one request of a model at a time; the pool queues the rest.
 PARALLEL_UPDATES = 0
 
 

@@ -1,10 +1,10 @@
-"""Coordinator of one rkllama server: health, models, residency and last-inference figures."""
+"""Coordinator of one rkllama server: health, available and resident models, last figures."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
 from datetime import datetime
-from typing import TYPE_CHECKING
+import time
 
 from homeassistant.config_entries import ConfigEntry
 from homeassistant.core import HomeAssistant, callback
@@ -24,18 +24,14 @@ from .api import (
     ModelInfo,
     RkllamaAuthError,
     RkllamaClient,
+    RkllamaConnectionError,
     RkllamaError,
+    RkllamaTimeoutError,
     RkllamaUnsupportedError,
     ServerInfo,
 )
 from .const import DOMAIN, LOGGER, SCAN_INTERVAL
 from .models import ModelProfile, find_known_model, model_profile, server_model_for_choice
-from .residency import ModelResidency
-
-if TYPE_CHECKING:
-    from .pool import NpuPool
-
-type RkllmConfigEntry = ConfigEntry[RkllmRuntimeData]
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,6 +72,8 @@ class RkllmServerState:
     loaded: tuple[LoadedModel, ...]
     last_inference: InferenceRecord | None = None
     """Kept across polls; replaced by every answer."""
+    polled_at: float = 0.0
+    """Monotonic time the poll that read `models` and `loaded` started."""
 
     @property
     def model_names(self) -> list[str]:
@@ -88,25 +86,15 @@ class RkllmServerState:
         return [model.name for model in self.loaded]
 
 
-@dataclass
-class RkllmRuntimeData:
-    """Objects one config entry keeps while loaded."""
-
-    client: RkllamaClient
-    coordinator: RkllmDataUpdateCoordinator
-    pool: NpuPool
-    """The pool of every entry's server, which runs this entry's agents' answers."""
-
-
 class RkllmDataUpdateCoordinator(DataUpdateCoordinator[RkllmServerState]):
     """Poll one rkllama server and hold what is known about it."""
 
-    config_entry: RkllmConfigEntry
+    config_entry: ConfigEntry
 
     def __init__(
         self,
         hass: HomeAssistant,
-        entry: RkllmConfigEntry,
+        entry: ConfigEntry,
         client: RkllamaClient,
         server_info: ServerInfo,
     ) -> None:
@@ -120,19 +108,13 @@ class RkllmDataUpdateCoordinator(DataUpdateCoordinator[RkllmServerState]):
         )
         self.client = client
         self.server_info = server_info
-        self.residency = ModelResidency(
-            client,
-            single_model=server_info.flavour.single_model,
-            # Not debounced: the loaded-model sensor should follow a load or unload at once.
-            on_change=self._async_schedule_refresh,
-        )
         self._details: dict[str, ModelDetails] = {}
         self.prefill_rate: float | None = None
         """Prompt tokens a second the server read in its last answer that reported it."""
 
     @classmethod
     async def async_create(
-        cls, hass: HomeAssistant, entry: RkllmConfigEntry, client: RkllamaClient
+        cls, hass: HomeAssistant, entry: ConfigEntry, client: RkllamaClient
     ) -> RkllmDataUpdateCoordinator:
         """Detect the server's API flavour, then return its coordinator.
 
@@ -148,14 +130,16 @@ class RkllmDataUpdateCoordinator(DataUpdateCoordinator[RkllmServerState]):
 
     async def _async_update_data(self) -> RkllmServerState:
         """Fetch health, available and resident models."""
+        started = time.monotonic()
         try:
             models = await self.client.models()
             loaded = await self.client.loaded_models()
         except RkllamaError as err:
             raise _setup_error(err, retry=UpdateFailed) from err
-        self.residency.sync([model.name for model in loaded])
         previous = self.data.last_inference if self.data else None
-        return RkllmServerState(self.server_info, tuple(models), tuple(loaded), previous)
+        return RkllmServerState(
+            self.server_info, tuple(models), tuple(loaded), previous, polled_at=started
+        )
 
     def server_model(self, choice: str) -> str:
         """Return the server's name for an agent's model choice."""
@@ -191,19 +175,23 @@ class RkllmDataUpdateCoordinator(DataUpdateCoordinator[RkllmServerState]):
 
     @callback
     def async_mark_unreachable(self, err: RkllamaError) -> None:
-        """Mark the server unavailable at once: a request found it gone (not merely slow).
+        """Mark the server unavailable at once when a request found it gone (not merely slow).
 
         Logged once; the next successful poll brings it back and logs the recovery.
         """
-        if not self.last_update_success:
+        gone = isinstance(err, RkllamaConnectionError) and not isinstance(err, RkllamaTimeoutError)
+        if not gone or not self.last_update_success:
             return
         LOGGER.warning("%s is unavailable: %s", self.name, err)
         self.last_update_success = False
         self.async_update_listeners()
 
     @callback
-    def _async_schedule_refresh(self) -> None:
-        """Poll soon after a load or unload, without holding up the caller."""
+    def async_schedule_refresh(self) -> None:
+        """Poll now, without holding up the caller (after a load or unload).
+
+        Not debounced: the loaded-model sensor should follow a load or unload at once.
+        """
         self.config_entry.async_create_task(
             self.hass, self.async_refresh(), f"{DOMAIN} refresh after a model change"
         )

@@ -11,7 +11,7 @@ from homeassistant.core import HomeAssistant
 
 from .api.urls import redacted as redact_url
 from .const import CONF_TOKEN
-from .coordinator import RkllmConfigEntry
+from .runtime import RkllmConfigEntry
 
 TO_REDACT = {CONF_TOKEN}
 
@@ -25,7 +25,7 @@ async def async_get_config_entry_diagnostics(
     entry_data[CONF_URL] = redact_url(entry.data[CONF_URL])
     coordinator = entry.runtime_data.coordinator
     state = coordinator.data
-    residency = coordinator.residency
+    residency = entry.runtime_data.pool.residency(entry.entry_id)
     return {
         "entry": {
             "title": entry.title,

@@ -17,8 +17,7 @@ from .api import (
     RkllamaTimeoutError,
 )
 from .coordinator import RkllmDataUpdateCoordinator
-from .pool import PoolBusyError
-from .residency import ModelInUseError
+from .pool import ModelInUseError, PoolBusyError
 
 SPOKEN_PREFIX = "spoken_"
 """Keys of the one-sentence errors Assist says (no placeholders, nothing from the server)."""

@@ -60,7 +60,7 @@ from .const import (
     MAX_TURN_TIMEOUT,
     MIN_TURN_TIMEOUT,
 )
-from .coordinator import RkllmConfigEntry, RkllmDataUpdateCoordinator
+from .coordinator import RkllmDataUpdateCoordinator
 from .errors import log_failure, spoken_key
 from .models import ModelProfile
 from .prompt import (
@@ -70,6 +70,7 @@ from .prompt import (
     async_build_request,
     async_get_tokenizer_cache,
 )
+from .runtime import RkllmConfigEntry
 from .stream_parser import (
     ParserFactory,
     StreamParser,
@@ -165,7 +166,7 @@ class RkllmLLMEntity(Entity):
     def available(self) -> bool:
         """Return True while a reachable board can answer: its own, or another with the model."""
         return self.entry.runtime_data.pool.can_serve(
-            str(self._settings[CONF_MODEL]), home=self.entry.entry_id
+            str(self._settings[CONF_MODEL]), own_entry=self.entry.entry_id
         )
 
     @callback
@@ -318,7 +319,7 @@ class RkllmLLMEntity(Entity):
         stream = self.entry.runtime_data.pool.async_chat(
             setup.choice,
             messages,
-            home=self.entry.entry_id,
+            own_entry=self.entry.entry_id,
             options=setup.options,
             think=setup.think,
             response_format=response_format,

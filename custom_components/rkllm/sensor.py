@@ -17,14 +17,10 @@ from homeassistant.core import HomeAssistant, callback
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 from homeassistant.helpers.typing import StateType
 
-from .coordinator import (
-    InferenceRecord,
-    RkllmConfigEntry,
-    RkllmDataUpdateCoordinator,
-    RkllmServerState,
-)
+from .coordinator import InferenceRecord, RkllmDataUpdateCoordinator, RkllmServerState
 from .entity import RkllmEntity
 from .pool import NpuPool
+from .runtime import RkllmConfigEntry
 
 # Coordinator is used to centralize the data updates
 PARALLEL_UPDATES = 0
@@ -132,7 +128,7 @@ def _pool_figure(key: str, value_fn: Callable[[NpuPool], int]) -> RkllmPoolSenso
 
 
 POOL_SENSORS: tuple[RkllmPoolSensorEntityDescription, ...] = (
-    _pool_figure("pool_boards_online", lambda pool: pool.boards_online),
+    _pool_figure("pool_boards_online", lambda pool: pool.servers_online),
     _pool_figure("pool_in_flight", lambda pool: pool.in_flight),
     _pool_figure("pool_queue_length", lambda pool: pool.queue_length),
 )

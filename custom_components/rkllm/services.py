@@ -15,10 +15,11 @@ from .api import (
     RkllamaModelNotFoundError,
 )
 from .const import ATTR_CONFIG_ENTRY_ID, ATTR_MODEL, DOMAIN
-from .coordinator import RkllmConfigEntry, RkllmDataUpdateCoordinator
+from .coordinator import RkllmDataUpdateCoordinator
 from .errors import error_translation_key, report_outage
 from .issues import report_model_issue
 from .pool import ACTION_WAIT
+from .runtime import RkllmConfigEntry
 
 SERVICE_LOAD_MODEL = "load_model"
 SERVICE_UNLOAD_MODEL = "unload_model"
@@ -48,38 +49,38 @@ async def _async_load_model(call: ServiceCall) -> None:
     A single-model server switches only once the answers running on it are finished;
     past ACTION_WAIT the action is refused with a translated "model in use" error.
     """
-    coordinator, model = _target(call)
+    entry, model = _target(call)
+    pool = entry.runtime_data.pool
     await _async_translated(
-        coordinator, model, coordinator.residency.ensure_loaded(model, wait=ACTION_WAIT)
+        entry, model, pool.async_load_model(entry.entry_id, model, wait=ACTION_WAIT)
     )
 
 
 async def _async_unload_model(call: ServiceCall) -> None:
     """Unload a model from the server's NPU once its running answers are finished."""
-    coordinator, model = _target(call)
+    entry, model = _target(call)
+    pool = entry.runtime_data.pool
     await _async_translated(
-        coordinator, model, coordinator.residency.unload(model, wait=ACTION_WAIT)
+        entry, model, pool.async_unload_model(entry.entry_id, model, wait=ACTION_WAIT)
     )
 
 
-def _target(call: ServiceCall) -> tuple[RkllmDataUpdateCoordinator, str]:
-    """Return the call's server (its coordinator) and the server's name of the model."""
-    coordinator = _coordinator(call)
-    return coordinator, _server_model(coordinator, call.data[ATTR_MODEL])
+def _target(call: ServiceCall) -> tuple[RkllmConfigEntry, str]:
+    """Return the call's loaded config entry and its server's name of the model."""
+    entry = _loaded_entry(call)
+    return entry, _server_model(entry.runtime_data.coordinator, call.data[ATTR_MODEL])
 
 
-async def _async_translated(
-    coordinator: RkllmDataUpdateCoordinator, model: str, action: Awaitable[object]
-) -> None:
-    """Await a residency action; a client error becomes a translated Home Assistant error."""
+async def _async_translated(entry: RkllmConfigEntry, model: str, action: Awaitable[object]) -> None:
+    """Await a pool action; a client error becomes a translated Home Assistant error."""
     try:
         await action
     except RkllamaError as err:
-        raise _translate(coordinator, err, model) from err
+        raise _translate(entry.runtime_data.coordinator, err, model) from err
 
 
-def _coordinator(call: ServiceCall) -> RkllmDataUpdateCoordinator:
-    """Return the coordinator of the call's config entry, which must be loaded."""
+def _loaded_entry(call: ServiceCall) -> RkllmConfigEntry:
+    """Return the call's config entry, which must be loaded."""
     entry_id: str = call.data[ATTR_CONFIG_ENTRY_ID]
     entry: RkllmConfigEntry | None = call.hass.config_entries.async_get_entry(entry_id)
     if entry is None or entry.domain != DOMAIN or entry.state is not ConfigEntryState.LOADED:
@@ -88,7 +89,7 @@ def _coordinator(call: ServiceCall) -> RkllmDataUpdateCoordinator:
             translation_key="service_entry_not_loaded",
             translation_placeholders={"entry_id": entry_id},
         )
-    return entry.runtime_data.coordinator
+    return entry
 
 
 def _server_model(coordinator: RkllmDataUpdateCoordinator, choice: str) -> str:
@@ -115,7 +116,7 @@ def _translate(
             translation_placeholders=placeholders,
         )
     report_outage(coordinator, err)
-    report_model_issue(coordinator, model, err)
+    report_model_issue(coordinator.hass, coordinator.config_entry, model, err)
     key = error_translation_key(err)
     return HomeAssistantError(
         translation_domain=DOMAIN,

@@ -96,6 +96,11 @@ class RkllamaClient:
         return self._transport.base_url
 
     @property
+    def address(self) -> str:
+        """Return the server's URL without credentials (safe to log, one per server)."""
+        return self._transport.address
+
+    @property
     def session(self) -> aiohttp.ClientSession | None:
         """Return the HTTP session in use (None before the first request without one)."""
         return self._transport.session
