@@ -21,8 +21,7 @@ from custom_components.rkllm.api import (
     RkllamaTimeoutError,
 )
 from custom_components.rkllm.errors import error_translation_key
-from custom_components.rkllm.pool import PoolBusyError
-from custom_components.rkllm.residency import ModelInUseError
+from custom_components.rkllm.pool import ModelInUseError, PoolBusyError
 
 STRINGS = Path(__file__).parents[1] / "custom_components/rkllm/strings.json"
 

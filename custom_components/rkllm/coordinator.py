@@ -20,7 +20,6 @@ from homeassistant.util import dt as dt_util
 from .api import (
     GenerationStats,
     LoadedModel,
-    ModelDetails,
     ModelInfo,
     RkllamaAuthError,
     RkllamaClient,
@@ -108,7 +107,13 @@ class RkllmDataUpdateCoordinator(DataUpdateCoordinator[RkllmServerState]):
         )
         self.client = client
         self.server_info = server_info
-        self._details: dict[str, ModelDetails] = {}
+        self._profiles: dict[str, ModelProfile] = {}
+        """Server model name → its profile (from the server's details; they do not change)."""
+        self._names: dict[str, tuple[str, str | None]] = {}
+        """Model choice → (the server's name for it, that name if offered).
+
+        Kept while the server's list of models stays the same.
+        """
         self.prefill_rate: float | None = None
         """Prompt tokens a second the server read in its last answer that reported it."""
 
@@ -137,32 +142,42 @@ class RkllmDataUpdateCoordinator(DataUpdateCoordinator[RkllmServerState]):
         except RkllamaError as err:
             raise _setup_error(err, retry=UpdateFailed) from err
         previous = self.data.last_inference if self.data else None
+        if self.data is None or [model.name for model in models] != self.data.model_names:
+            self._names = {}  # the catalogue is asked again against the new model list
         return RkllmServerState(
             self.server_info, tuple(models), tuple(loaded), previous, polled_at=started
         )
 
     def server_model(self, choice: str) -> str:
         """Return the server's name for an agent's model choice."""
-        return server_model_for_choice(choice, self.data.model_names if self.data else [])
+        return self._resolve(choice)[0]
 
     def offers(self, choice: str) -> str | None:
         """Return the server's name for `choice` when the server has that model."""
-        name = self.server_model(choice)
-        if name in self.data.model_names:
-            return name
-        known = find_known_model(choice)
-        return name if known is not None and find_known_model(name) == known else None
+        return self._resolve(choice)[1]
+
+    def _resolve(self, choice: str) -> tuple[str, str | None]:
+        """Look `choice` up in the catalogue against the last poll's models (once a poll)."""
+        if (names := self._names.get(choice)) is None:
+            available = self.data.model_names if self.data else []
+            name = server_model_for_choice(choice, available)
+            known = find_known_model(choice)
+            offered = name in available or (known is not None and find_known_model(name) == known)
+            names = self._names[choice] = (name, name if offered else None)
+        return names
 
     async def async_profile(self, choice: str) -> ModelProfile:
         """Return tokenizer, context and reasoning facts for a model choice (cached)."""
         name = self.server_model(choice)
-        if name not in self._details:
-            try:
-                self._details[name] = await self.client.show(name)
-            except RkllamaError as err:
-                LOGGER.debug("No details for %s from the server: %s", name, err)
-                return model_profile(name)
-        return model_profile(name, self._details[name])
+        if (profile := self._profiles.get(name)) is not None:
+            return profile
+        try:
+            details = await self.client.show(name)
+        except RkllamaError as err:
+            LOGGER.debug("No details for %s from the server: %s", name, err)
+            return model_profile(name)  # asked again next time
+        profile = self._profiles[name] = model_profile(name, details)
+        return profile
 
     @callback
     def async_record_inference(self, model: str, stats: GenerationStats) -> None:

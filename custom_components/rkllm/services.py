@@ -17,8 +17,8 @@ from .api import (
 from .const import ATTR_CONFIG_ENTRY_ID, ATTR_MODEL, DOMAIN
 from .coordinator import RkllmDataUpdateCoordinator
 from .errors import error_translation_key, report_outage
-from .issues import report_model_issue
 from .pool import ACTION_WAIT
+from .pool.repairs import report_model_issue
 from .runtime import RkllmConfigEntry
 
 SERVICE_LOAD_MODEL = "load_model"

@@ -4,18 +4,26 @@ from __future__ import annotations
 
 import asyncio
 import time
-from typing import TYPE_CHECKING
+from typing import Protocol
 
 from demo_lib.hass import HassClient, HassWebSocket
 from demo_lib.launch import HA_START_TIMEOUT, offline_env
 from demo_lib.procs import DemoError, ManagedProcess
+from demo_lib.progress import Progress
 
-if TYPE_CHECKING:
-    from bench_lib.runner import Bench
+
+class ProcessOwner(Protocol):
+    """What a restart needs of the run that started Home Assistant."""
+
+    progress: Progress
+    processes: list[ManagedProcess]
+
+    async def stop_one(self, process: ManagedProcess) -> None:
+        """Stop one child process of the run."""
 
 
 async def restart_hass(
-    bench: Bench, process: ManagedProcess, ws: HassWebSocket, client: HassClient
+    bench: ProcessOwner, process: ManagedProcess, ws: HassWebSocket, client: HassClient
 ) -> tuple[ManagedProcess, HassWebSocket]:
     """Stop HA, start it again with the same command; return the new process and websocket.
 

@@ -32,9 +32,9 @@ from ..api import (
 )
 from ..const import DOMAIN, LOGGER
 from ..coordinator import RkllmDataUpdateCoordinator
-from ..issues import clear_model_issues, report_model_issue
 from .keep_loaded import to_preload, to_touch
 from .placement import Ticket, place
+from .repairs import clear_model_issues, report_model_issue
 from .residency import ModelResidency
 from .server import Npu, PoolServer
 

@@ -7,9 +7,9 @@ from homeassistant.core import HomeAssistant
 from homeassistant.helpers import issue_registry as ir
 from homeassistant.util.hass_dict import HassKey
 
-from .api import RkllamaError, RkllamaModelLoadError, RkllamaModelNotFoundError
-from .const import DOMAIN
-from .models import find_known_model
+from ..api import RkllamaError, RkllamaModelLoadError, RkllamaModelNotFoundError
+from ..const import DOMAIN
+from ..models import find_known_model
 
 MODELS_DIR = "~/RKLLAMA/models"
 ISSUE_RUNTIME_MISMATCH = "model_runtime_mismatch"
