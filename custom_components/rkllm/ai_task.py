@@ -15,7 +15,7 @@ import probatio
 
 from .api.model_text import strip_code_fence
 from .const import DOMAIN
-from .llm_entity import RkllmLLMEntity
+from .llm_entity import RkllmLLMEntity, add_subentry_entities
 from .runtime import RkllmConfigEntry
 
 _LOGGER = logging.getLogger(__name__)
@@ -32,13 +32,7 @@ async def async_setup_entry(
     async_add_entities: AddConfigEntryEntitiesCallback,
 ) -> None:
     """Add one AI task entity per ai_task_data subentry."""
-    for subentry in entry.subentries.values():
-        if subentry.subentry_type != "ai_task_data":
-            continue
-        async_add_entities(
-            [RkllmAITaskEntity(entry, subentry)],
-            config_subentry_id=subentry.subentry_id,
-        )
+    add_subentry_entities(entry, async_add_entities, "ai_task_data", RkllmAITaskEntity)
 
 
 class RkllmAITaskEntity(ai_task.AITaskEntity, RkllmLLMEntity):

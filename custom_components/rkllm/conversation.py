@@ -15,7 +15,7 @@ from homeassistant.helpers import intent
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
 from .const import DOMAIN
-from .llm_entity import RkllmLLMEntity, TurnError
+from .llm_entity import RkllmLLMEntity, TurnError, add_subentry_entities
 from .runtime import RkllmConfigEntry
 
 _LOGGER = logging.getLogger(__name__)
@@ -30,13 +30,7 @@ async def async_setup_entry(
     async_add_entities: AddConfigEntryEntitiesCallback,
 ) -> None:
     """Add one conversation agent per conversation subentry."""
-    for subentry in entry.subentries.values():
-        if subentry.subentry_type != "conversation":
-            continue
-        async_add_entities(
-            [RkllmConversationEntity(entry, subentry)],
-            config_subentry_id=subentry.subentry_id,
-        )
+    add_subentry_entities(entry, async_add_entities, "conversation", RkllmConversationEntity)
 
 
 class RkllmConversationEntity(

@@ -9,7 +9,7 @@ prompt instead (see `prompt`), and tool calls are read from the live stream here
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncGenerator, Awaitable, Iterator, Mapping
+from collections.abc import AsyncGenerator, Awaitable, Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 import logging
 import math
@@ -22,6 +22,7 @@ from homeassistant.core import callback
 from homeassistant.exceptions import HomeAssistantError
 from homeassistant.helpers import device_registry as dr, llm
 from homeassistant.helpers.entity import Entity
+from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 from homeassistant.helpers.translation import async_get_exception_message
 
 from .api import (
@@ -130,6 +131,20 @@ class _TurnSetup:
     language: str
     think: bool | None
     """Sent as `think` to models that switch thinking (Qwen3): off for voice unless opted in."""
+
+
+def add_subentry_entities(
+    entry: RkllmConfigEntry,
+    async_add_entities: AddConfigEntryEntitiesCallback,
+    subentry_type: str,
+    entity_class: Callable[[RkllmConfigEntry, ConfigSubentry], Entity],
+) -> None:
+    """Add one entity of `entity_class` per subentry of `subentry_type`, as its device."""
+    for subentry in entry.subentries.values():
+        if subentry.subentry_type == subentry_type:
+            async_add_entities(
+                [entity_class(entry, subentry)], config_subentry_id=subentry.subentry_id
+            )
 
 
 class RkllmLLMEntity(Entity):
