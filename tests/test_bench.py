@@ -10,7 +10,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 import json
 import math
-import os
 from pathlib import Path
 import subprocess
 import sys
@@ -19,6 +18,7 @@ from typing import Any
 import pytest
 
 from .ports import free_ports_for_module
+from .script_runs import output_tail, run_script
 
 ROOT = Path(__file__).parents[1]
 if str(ROOT / "scripts") not in sys.path:
@@ -87,7 +87,7 @@ class QuickRun:
     @property
     def report(self) -> str:
         """Return the end of the run's output, for failure messages."""
-        return f"stdout:\n{self.result.stdout[-6000:]}\nstderr:\n{self.result.stderr[-6000:]}"
+        return output_tail(self.result, 6000)
 
     def document(self) -> tuple[dict[str, Any], str]:
         """Return the JSON document and the Markdown text of the run."""
@@ -103,29 +103,21 @@ class QuickRun:
 def quick_run(tmp_path_factory: pytest.TempPathFactory) -> QuickRun:
     """Run `scripts/bench --quick` once for the module."""
     tmp_path = tmp_path_factory.mktemp("bench")
-    env = {k: v for k, v in os.environ.items() if not k.startswith("RKLLM_SERVER_")}
     out = tmp_path / "results"
     ha_port, emulator_port, single_port = free_ports_for_module(3)
-    result = subprocess.run(
-        [
-            str(ROOT / "scripts" / "bench"),
-            "--quick",
-            "--ha-port",
-            str(ha_port),
-            "--emulator-port",
-            str(emulator_port),
-            "--emulator-port-single",
-            str(single_port),
-            "--output-dir",
-            str(out),
-            "--config-dir",
-            str(tmp_path / "work"),
-        ],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        check=False,
+    result = run_script(
+        "bench",
+        "--quick",
+        "--ha-port",
+        ha_port,
+        "--emulator-port",
+        emulator_port,
+        "--emulator-port-single",
+        single_port,
+        "--output-dir",
+        out,
+        "--config-dir",
+        tmp_path / "work",
         timeout=BENCH_TIMEOUT,
     )
     return QuickRun(result, out)

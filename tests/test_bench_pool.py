@@ -9,16 +9,13 @@ what does not depend on timing is checked here: nothing lost, nothing duplicated
 from __future__ import annotations
 
 import json
-import os
-from pathlib import Path
-import subprocess
 from typing import Any
 
 import pytest
 
 from .ports import free_ports_for_module
+from .script_runs import output_tail, run_script
 
-ROOT = Path(__file__).parents[1]
 BENCH_TIMEOUT = 300
 
 
@@ -31,33 +28,25 @@ def auto_enable_custom_integrations() -> None:
 def pool_run(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     """Run `scripts/bench --pool --quick` once for the module; return its JSON document."""
     tmp_path = tmp_path_factory.mktemp("bench-pool")
-    env = {k: v for k, v in os.environ.items() if not k.startswith("RKLLM_SERVER_")}
     out = tmp_path / "results"
     ha_port, proxy_port, *boards = free_ports_for_module(5)
-    result = subprocess.run(
-        [
-            str(ROOT / "scripts" / "bench"),
-            "--pool",
-            "--quick",
-            "--ha-port",
-            str(ha_port),
-            "--emulator-ports",
-            ",".join(str(port) for port in boards),
-            "--proxy-port",
-            str(proxy_port),
-            "--output-dir",
-            str(out),
-            "--config-dir",
-            str(tmp_path / "work"),
-        ],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        check=False,
+    result = run_script(
+        "bench",
+        "--pool",
+        "--quick",
+        "--ha-port",
+        ha_port,
+        "--emulator-ports",
+        ",".join(str(port) for port in boards),
+        "--proxy-port",
+        proxy_port,
+        "--output-dir",
+        out,
+        "--config-dir",
+        tmp_path / "work",
         timeout=BENCH_TIMEOUT,
     )
-    report = f"stdout:\n{result.stdout[-4000:]}\nstderr:\n{result.stderr[-4000:]}"
+    report = output_tail(result)
     assert result.returncode == 0, report
     documents = sorted(out.glob("pool-*.json"))
     assert len(documents) == 1, report

@@ -2,16 +2,14 @@
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 import re
-import subprocess
 
 import pytest
 
 from .ports import free_port
+from .script_runs import output_tail, run_script
 
-ROOT = Path(__file__).parents[1]
 TESTS = ("Math", "Explanation", "Code Generation", "Reasoning", "Creative")
 DEMO_TIMEOUT = 540  # seconds: bootstrap check, HA start, five prompts, the light, shutdown
 
@@ -33,27 +31,19 @@ def test_demo_once_prints_the_benchmark_table_and_turns_on_the_light(
     socket_enabled: None, tmp_path: Path
 ) -> None:
     """The demo's table comes from the integration's sensors and the light goes on."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith("RKLLM_SERVER_")}
-    result = subprocess.run(
-        [
-            str(ROOT / "scripts" / "demo"),
-            "--once",
-            "--fast",
-            "--ha-port",
-            str(free_port()),
-            "--emulator-port",
-            str(free_port()),
-            "--config-dir",
-            str(tmp_path / "demo-config"),
-        ],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        check=False,
+    result = run_script(
+        "demo",
+        "--once",
+        "--fast",
+        "--ha-port",
+        free_port(),
+        "--emulator-port",
+        free_port(),
+        "--config-dir",
+        tmp_path / "demo-config",
         timeout=DEMO_TIMEOUT,
     )
-    report = f"stdout:\n{result.stdout}\nstderr:\n{result.stderr[-4000:]}"
+    report = output_tail(result, 20000)
     assert result.returncode == 0, report
 
     rows = [

@@ -27,7 +27,7 @@ from custom_components.rkllm.api import (
     RkllamaUnsupportedError,
     Timeouts,
 )
-from rkllama_emulator import Fault, Flavour, RkllamaEmulator, Timing
+from rkllama_emulator import SEED_MODELS, Fault, Flavour, RkllamaEmulator, Timing
 
 from .conftest import (
     MODEL,
@@ -39,16 +39,7 @@ from .conftest import (
     collect,
 )
 
-SEED_DIRS = {
-    "DeepSeek-R1-1.5B",
-    "Qwen2.5-1.5B-Instruct",
-    "Qwen2.5-1.5B",
-    "Qwen2.5-3B",
-    "Phi-3-mini",
-    "Qwen3-0.6B",
-    "Qwen3-1.7B",
-    "Qwen3-4B",
-}
+SEED_DIRS = {seed.name for seed in SEED_MODELS}
 TURN_ON = {
     "type": "function",
     "function": {

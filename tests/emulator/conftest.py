@@ -17,7 +17,6 @@ from rkllama_emulator import (
     FAST_TIMING,
     EmulatorConfig,
     RkllamaEmulator,
-    create_seed_models,
 )
 
 type EmulatorFactory = Callable[..., Awaitable[RkllamaEmulator]]
@@ -26,14 +25,6 @@ type EmulatorFactory = Callable[..., Awaitable[RkllamaEmulator]]
 @pytest.fixture(autouse=True)
 def auto_enable_custom_integrations() -> None:
     """Override the root fixture: emulator tests need no `hass`."""
-
-
-@pytest.fixture
-def models_dir(tmp_path: Path) -> Path:
-    """Return a models directory holding the seed's five models."""
-    path = tmp_path / "models"
-    create_seed_models(path)
-    return path
 
 
 @pytest.fixture
