@@ -36,7 +36,6 @@ from .api import (
     RkllamaError,
 )
 from .api.model_text import ToolCallError, parse_tool_call, tool_call_text
-from .confirmation import async_confirmation
 from .const import (
     ANSWER_TOKEN_RESERVE,
     CONF_ENTITIES_IN_PROMPT,
@@ -72,6 +71,7 @@ from .prompt import (
     async_get_tokenizer_cache,
 )
 from .runtime import RkllmConfigEntry
+from .speech import async_confirmation
 from .stream_parser import (
     ParserFactory,
     StreamParser,
