@@ -7,7 +7,6 @@ answered as the conversation result (HA would render a raised error in its own l
 
 from __future__ import annotations
 
-import asyncio
 import json
 from pathlib import Path
 import string
@@ -15,7 +14,6 @@ from typing import Any
 
 from home_assistant_intents import get_languages
 from homeassistant.components import conversation
-from homeassistant.const import CONF_LLM_HASS_API, CONF_MODEL, CONF_PROMPT
 from homeassistant.core import Context, HomeAssistant
 from homeassistant.helpers import chat_session, llm
 import pytest
@@ -43,11 +41,6 @@ SAMPLE = {
     "brightness": "60",
     "first": "A",
     "last": "B",
-}
-AGENT = {
-    CONF_MODEL: "Qwen2.5-1.5B-Instruct",
-    CONF_PROMPT: "Be brief.",
-    CONF_LLM_HASS_API: [llm.LLM_API_ASSIST],
 }
 
 
@@ -193,24 +186,3 @@ async def test_confirmation_without_a_template(hass: HomeAssistant) -> None:
     # Esperanto is not among HA's intents nor our files: the English sentence, nothing lost.
     assert await _confirm(hass, "eo", KETTLE_OFF) == "Turned off Kettle."
     assert await _confirm(hass, "eo", both) == "Turned on Kitchen Ceiling and Sofa Lamp."
-
-
-@pytest.mark.parametrize("conversation_subentry_data", [AGENT])
-@pytest.mark.usefixtures("init_integration")
-async def test_spoken_command_in_a_language(
-    hass: HomeAssistant, mock_config_entry: MockConfigEntry
-) -> None:
-    """A whole turn in Japanese: the light goes on, the confirmation is HA's Japanese one."""
-    await async_build_home(hass, size=12)
-    result = await asyncio.create_task(
-        conversation.async_converse(
-            hass,
-            "Turn on the Kitchen Ceiling",
-            None,
-            Context(),
-            language="ja",
-            agent_id=agent_id(hass, mock_config_entry),
-        )
-    )
-    assert hass.states.get("light.kitchen_ceiling").state == "on"
-    assert result.response.speech["plain"]["speech"] == "ライトがオンになりました"

@@ -73,6 +73,9 @@ async def test_several_actions_and_languages(
     assert speech == "Kettle ausgeschaltet"  # HA's German response names the target
     speech = await _say(hass, mock_config_entry, "Turn off the Kettle", language="fr")
     assert speech == "Éteint"
+    speech = await _say(hass, mock_config_entry, "Turn on the Sofa Lamp", language="ja")
+    assert speech == "ライトがオンになりました"
+    assert hass.states.get("light.sofa_lamp").state == "on"
 
 
 @pytest.mark.parametrize(
