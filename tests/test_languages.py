@@ -12,8 +12,10 @@ from pathlib import Path
 import string
 from typing import Any
 
+import home_assistant_intents
 from home_assistant_intents import get_languages
 from homeassistant.components import conversation
+from homeassistant.config_entries import ConfigEntryState
 from homeassistant.core import Context, HomeAssistant
 from homeassistant.helpers import chat_session, llm
 import pytest
@@ -186,3 +188,30 @@ async def test_confirmation_without_a_template(hass: HomeAssistant) -> None:
     # Esperanto is not among HA's intents nor our files: the English sentence, nothing lost.
     assert await _confirm(hass, "eo", KETTLE_OFF) == "Turned off Kettle."
     assert await _confirm(hass, "eo", both) == "Turned on Kitchen Ceiling and Sofa Lamp."
+
+
+@pytest.fixture
+def intents_read(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """Record each language whose intents file is read (set up before the integration)."""
+    read: list[str] = []
+    real = home_assistant_intents.get_intents
+
+    def spy(language: str, *args: Any, **kwargs: Any) -> Any:
+        read.append(language)
+        return real(language, *args, **kwargs)
+
+    monkeypatch.setattr(home_assistant_intents, "get_intents", spy)
+    return read
+
+
+@pytest.mark.usefixtures("setup_ha")
+async def test_intents_read_once_per_language(
+    hass: HomeAssistant, intents_read: list[str], init_integration: MockConfigEntry
+) -> None:
+    """HA's language is read at set-up; another language once, on its first confirmation."""
+    assert init_integration.state is ConfigEntryState.LOADED
+    assert intents_read == ["en"]
+    await async_build_home(hass, size=12)
+    for language in ("en", "fr-FR", "fr", "fr-BE"):
+        assert await _confirm(hass, language, KETTLE_OFF)
+    assert intents_read == ["en", "fr"]

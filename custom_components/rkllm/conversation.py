@@ -16,7 +16,7 @@ from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 from .const import DOMAIN
 from .llm_entity import RkllmLLMEntity, TurnError, add_subentry_entities
 from .runtime import RkllmConfigEntry
-from .speech import async_error_result, async_responses, async_translation_language
+from .speech import async_error_result, async_responses, async_strings
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -66,7 +66,7 @@ class RkllmConversationEntity(
     async def _async_load_sentences(self) -> None:
         """Load the confirmations and error sentences in HA's language before a turn needs them."""
         await async_responses(self.hass, self.hass.config.language)
-        await async_translation_language(self.hass, self.hass.config.language)
+        await async_strings(self.hass, self.hass.config.language, "exceptions")
 
     @override
     async def async_will_remove_from_hass(self) -> None:

@@ -10,13 +10,13 @@ from __future__ import annotations
 
 from .confirmation import async_confirmation, succeeded_action
 from .intent_responses import async_responses
-from .sentences import async_error_result, async_error_sentence, async_translation_language
+from .sentences import async_error_result, async_error_sentence, async_strings
 
 __all__ = [
     "async_confirmation",
     "async_error_result",
     "async_error_sentence",
     "async_responses",
-    "async_translation_language",
+    "async_strings",
     "succeeded_action",
 ]
