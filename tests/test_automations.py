@@ -162,7 +162,7 @@ async def test_process_device_command(hass: HomeAssistant) -> None:
     assert hass.states.get("light.kitchen_ceiling").state == "on"
     assert response["response"]["response_type"] == "action_done"
     # The action succeeded: the agent confirms it without asking the model again.
-    assert _spoken(response) == "Turned on Kitchen Ceiling."
+    assert _spoken(response) == "Turned on the light"
 
 
 @pytest.mark.usefixtures("agents")

@@ -50,7 +50,7 @@ async def test_call_runs_at_once_and_the_rest_drains(
     turn_ended = time.time()
     state = hass.states.get("light.kitchen_ceiling")
     assert state.state == "on"
-    assert result.response.speech["plain"]["speech"] == "Turned on Kitchen Ceiling."
+    assert result.response.speech["plain"]["speech"] == "Turned on the light"
     record = emulator.requests[-1]
     assert record.ended_at is None  # the model is still writing
     assert state.last_changed.timestamp() < turn_ended

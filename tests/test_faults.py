@@ -79,7 +79,7 @@ async def _spoken_failure(
     result = await say(hass, entry, text, cid)
     assert result.response.response_type is intent.IntentResponseType.ERROR
     said = speech(result)
-    assert said == SPOKEN[f"spoken_{key}"].rstrip(".")
+    assert said == SPOKEN[f"spoken_{key}"]
     assert_speakable(said)
     return result
 
@@ -179,7 +179,7 @@ async def test_unload_kills_running_answer(
     await asyncio.sleep(0.3)  # a few pieces reach the agent
     assert await agent.runtime_data.coordinator.client.unload_model(TEST_MODEL)
     result = await turn
-    assert speech(result) == SPOKEN["spoken_connection_dropped"].rstrip(".")
+    assert speech(result) == SPOKEN["spoken_connection_dropped"]
     assert_speakable(speech(result))
     assert (_stored(hass, cid)[-1].content or "").endswith(PARTIAL_MARK)
     await _recovers(hass, agent, cid)

@@ -11,8 +11,8 @@ from homeassistant.helpers import chat_session, llm
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
-from custom_components.rkllm.confirmation import async_confirmation
 from custom_components.rkllm.const import CONF_QUICK_CONFIRMATION, DOMAIN
+from custom_components.rkllm.speech import async_confirmation
 from rkllama_emulator import RkllamaEmulator
 
 from .conftest import agent_id
@@ -39,7 +39,7 @@ async def _say(
 @pytest.mark.parametrize(
     ("conversation_subentry_data", "speech", "requests"),
     [
-        (AGENT, "Turned on Kitchen Ceiling.", 1),
+        (AGENT, "Turned on the light", 1),
         ({**AGENT, CONF_QUICK_CONFIRMATION: False}, "Done, the Kitchen Ceiling is on.", 2),
     ],
     ids=["on_by_default", "off"],
@@ -65,14 +65,17 @@ async def test_action_confirmed_without_second_answer(
 async def test_several_actions_and_languages(
     hass: HomeAssistant, mock_config_entry: MockConfigEntry
 ) -> None:
-    """Several targets are named in one sentence, in the pipeline's language."""
+    """Several named targets are listed in one sentence; one target gets HA's own sentence."""
     await async_build_home(hass, size=12)
     speech = await _say(hass, mock_config_entry, "Turn on the Kitchen Ceiling and the Sofa Lamp")
     assert speech == "Turned on Kitchen Ceiling and Sofa Lamp."
     speech = await _say(hass, mock_config_entry, "Turn off the Kettle", language="de")
-    assert speech == "Kettle ausgeschaltet."
+    assert speech == "Kettle ausgeschaltet"  # HA's German response names the target
     speech = await _say(hass, mock_config_entry, "Turn off the Kettle", language="fr")
-    assert speech == "Turned off Kettle."  # no French strings: English
+    assert speech == "Éteint"
+    speech = await _say(hass, mock_config_entry, "Turn on the Sofa Lamp", language="ja")
+    assert speech == "ライトがオンになりました"
+    assert hass.states.get("light.sofa_lamp").state == "on"
 
 
 @pytest.mark.parametrize(

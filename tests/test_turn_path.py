@@ -70,7 +70,7 @@ async def test_device_command_path(
         result = await say(hass, mock_config_entry, "Turn on the Kitchen Ceiling")
     finally:
         sys.setprofile(None)
-    assert speech(result) == "Turned on Kitchen Ceiling."
+    assert speech(result) == "Turned on the light"
     assert hass.states.get("light.kitchen_ceiling").state == "on"
     assert len(path) <= MAX_MODULES, path
     assert path[:2] == ["conversation.py", "llm_entity.py"], path
@@ -82,5 +82,5 @@ async def test_device_command_path(
         "stream_parser.py",
         "pool/",
         "api/",
-        "confirmation.py",
+        "speech/",
     }, path

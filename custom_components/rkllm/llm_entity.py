@@ -23,7 +23,6 @@ from homeassistant.exceptions import HomeAssistantError
 from homeassistant.helpers import device_registry as dr, llm
 from homeassistant.helpers.entity import Entity
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
-from homeassistant.helpers.translation import async_get_exception_message
 
 from .api import (
     ChatChunk,
@@ -36,7 +35,6 @@ from .api import (
     RkllamaError,
 )
 from .api.model_text import ToolCallError, parse_tool_call, tool_call_text
-from .confirmation import async_confirmation
 from .const import (
     ANSWER_TOKEN_RESERVE,
     CONF_ENTITIES_IN_PROMPT,
@@ -72,6 +70,7 @@ from .prompt import (
     async_get_tokenizer_cache,
 )
 from .runtime import RkllmConfigEntry
+from .speech import async_confirmation, async_error_sentence
 from .stream_parser import (
     ParserFactory,
     StreamParser,
@@ -248,7 +247,7 @@ class RkllmLLMEntity(Entity):
                     _LOGGER.debug("Unusable tool call (%s): %s", reason, raw)
                     correction = _correction(raw, reason, chat_log)
                     continue
-                self._add_failure(chat_log, reason)
+                await self._async_add_failure(chat_log, setup.language, reason)
                 return
             if not chat_log.unresponded_tool_results:
                 return
@@ -261,7 +260,9 @@ class RkllmLLMEntity(Entity):
                 )
                 return
         # Still calling tools after MAX_TOOL_ITERATIONS rounds: say so rather than loop on.
-        self._add_failure(chat_log, f"more than {MAX_TOOL_ITERATIONS} tool calls in a row")
+        await self._async_add_failure(
+            chat_log, setup.language, f"more than {MAX_TOOL_ITERATIONS} tool calls in a row"
+        )
 
     async def _async_setup_turn(self, language: str | None = None) -> _TurnSetup:
         """Resolve the model and the turn's settings."""
@@ -443,9 +444,14 @@ class RkllmLLMEntity(Entity):
         )
         return error
 
-    def _add_failure(self, chat_log: conversation.ChatLog, reason: str) -> None:
+    async def _async_add_failure(
+        self, chat_log: conversation.ChatLog, language: str, reason: str
+    ) -> None:
         """End the turn with an honest spoken failure after unusable tool calls."""
-        message = async_get_exception_message(DOMAIN, "tool_call_failed", {"error": reason})
+        message = await async_error_sentence(
+            self.hass, language, "tool_call_failed", {"error": reason}
+        )
+        message = message.rstrip(".")
         _LOGGER.debug("Giving up on the tool call: %s", reason)
         chat_log.async_add_assistant_content_without_tools(
             conversation.AssistantContent(agent_id=self.entity_id, content=f"{message}.")
