@@ -11,6 +11,28 @@ DEFAULT_CONTEXT_LENGTH = 4096  # tokens: rkllama's NUM_CTX default and the fork'
 
 
 @dataclass(frozen=True, slots=True)
+class Vision:
+    """A model's vision encoder (the `.rknn` file beside the `.rkllm` one)."""
+
+    width: int
+    """Pixels the encoder takes (Modelfile IMAGE_WIDTH); images are resized to fit."""
+    height: int
+    tokens: int
+    """Prompt tokens one image takes (Modelfile N_IMAGE_TOKENS)."""
+    encoder_seconds: float = 1.5
+    """The encoder's time per image on an RK3588 (estimate; rkllama loads it per request)."""
+    max_images: int = 4
+    """Images one request may hold."""
+
+
+# The vision encoders as rknn-llm's multimodal demos convert them.
+QWEN_VL = Vision(392, 392, 196, encoder_seconds=1.8)
+QWEN3_VL = Vision(448, 448, 196, encoder_seconds=1.6)
+MINICPM_V = Vision(448, 448, 64, encoder_seconds=2.0)
+INTERNVL = Vision(448, 448, 256, encoder_seconds=1.2, max_images=2)
+
+
+@dataclass(frozen=True, slots=True)
 class KnownModel:
     """One entry of the catalogue (the seed's model table)."""
 
@@ -27,6 +49,8 @@ class KnownModel:
     """Answers start with a reasoning part (see `api.model_text`)."""
     hybrid_thinking: bool = False
     """Thinks unless the request says `think: false` (Qwen3's template `enable_thinking`)."""
+    vision: Vision | None = None
+    """The model reads images (rkllama: with its `.rknn` encoder in the model's folder)."""
 
 
 KNOWN_MODELS: tuple[KnownModel, ...] = (
@@ -57,12 +81,86 @@ KNOWN_MODELS: tuple[KnownModel, ...] = (
         )
         for size in ("0.6B", "1.7B", "4B")
     ),
+    # rknn-llm 1.3.0's benchmark models, served by rkllama from `.gguf` folders (llama.cpp).
+    # Vision there needs an `mmproj` file the integration cannot see: they count as text-only.
+    *(
+        KnownModel(
+            f"qwen3.5-{size.lower()}",
+            f"Qwen3.5-{size}",
+            f"Qwen/Qwen3.5-{size}",
+            f"Qwen3.5 {size}",
+            hybrid_thinking=True,
+        )
+        for size in ("0.8B", "2B", "4B")
+    ),
+    *(
+        KnownModel(
+            f"gemma-4-{size.lower()}",
+            f"gemma-4-{size}-it",
+            f"google/gemma-4-{size}-it",
+            f"Gemma 4 {size}",
+        )
+        for size in ("E2B", "E4B")
+    ),
+    # Vision models: a `.rkllm` language model and a `.rknn` encoder.
+    KnownModel(
+        "qwen2-vl-2b-instruct",
+        "Qwen2-VL-2B-Instruct",
+        "Qwen/Qwen2-VL-2B-Instruct",
+        "Qwen2-VL 2B Instruct (vision)",
+        vision=QWEN_VL,
+    ),
+    *(
+        KnownModel(
+            f"qwen2.5-vl-{size.lower()}-instruct",
+            f"Qwen2.5-VL-{size}-Instruct",
+            f"Qwen/Qwen2.5-VL-{size}-Instruct",
+            f"Qwen2.5-VL {size} Instruct (vision)",
+            vision=QWEN_VL,
+        )
+        for size in ("3B", "7B")
+    ),
+    *(
+        KnownModel(
+            f"qwen3-vl-{size.lower()}-instruct",
+            f"Qwen3-VL-{size}-Instruct",
+            f"Qwen/Qwen3-VL-{size}-Instruct",
+            f"Qwen3-VL {size} Instruct (vision)",
+            vision=QWEN3_VL,
+        )
+        for size in ("2B", "4B")
+    ),
+    KnownModel(
+        "minicpm-v-4",
+        "MiniCPM-V-4",
+        "openbmb/MiniCPM-V-4",
+        "MiniCPM-V 4 (vision)",
+        vision=MINICPM_V,
+    ),
+    KnownModel(
+        "minicpm-v-4.5",
+        "MiniCPM-V-4_5",
+        "openbmb/MiniCPM-V-4_5",
+        "MiniCPM-V 4.5 (vision)",
+        hybrid_thinking=True,
+        vision=MINICPM_V,
+    ),
+    *(
+        KnownModel(
+            f"internvl3.5-{size.lower()}",
+            f"InternVL3_5-{size}",
+            f"OpenGVLab/InternVL3_5-{size}",
+            f"InternVL 3.5 {size} (vision)",
+            vision=INTERNVL,
+        )
+        for size in ("1B", "2B")
+    ),
 )
 
 # Name parts that describe the build, not the model (rkllama directories often carry them).
 _BUILD_SUFFIX = re.compile(
-    r"[-_.](?:rk35\d\d|rk3576|w8a8|w4a16|w8a8_g\d+|w4a16_g\d+|opt|hybrid|ratio|npu\d*|"
-    r"\d+\.\d+\.\d+|rkllm|v\d+(?:\.\d+)*)(?=$|[-_.]).*$",
+    r"[-_.:](?:rk35\d\d|rk3576|w8a8|w4a16|w8a8_g\d+|w4a16_g\d+|opt|hybrid|ratio|npu\d*|"
+    r"\d+\.\d+\.\d+|rkllm|v\d+(?:\.\d+)*|gguf|[bf]?f16|q\d+(?:_[a-z0-9]+)*)(?=$|[-_.:]).*$",
     re.IGNORECASE,
 )
 
@@ -83,7 +181,7 @@ def find_known_model(name: str) -> KnownModel | None:
     """
     wanted = normalize_model_name(name)
     for model in KNOWN_MODELS:
-        if wanted in (model.key, model.directory.lower()):
+        if wanted in (model.key, normalize_model_name(model.directory)):
             return model
     # Short names: "qwen2.5:1.5b" means the instruct build when the catalogue has one.
     for model in KNOWN_MODELS:
@@ -103,6 +201,8 @@ class ModelProfile:
     reasoning: bool
     hybrid_thinking: bool = False
     """Thinking is switched per request (`think`); the agent turns it off for voice."""
+    vision: Vision | None = None
+    """The model reads images: the encoder's size and cost (the server's Modelfile first)."""
 
 
 def model_profile(name: str, details: ModelDetails | None = None) -> ModelProfile:
@@ -120,6 +220,22 @@ def model_profile(name: str, details: ModelDetails | None = None) -> ModelProfil
         context_length=context,
         reasoning=reasoning,
         hybrid_thinking=hybrid,
+        vision=_vision(known, details),
+    )
+
+
+def _vision(known: KnownModel | None, details: ModelDetails | None) -> Vision | None:
+    """Return the model's encoder: the server's Modelfile figures over the catalogue's."""
+    default = known.vision if known else None
+    if details is None or details.image_size is None:
+        return default
+    width, height = details.image_size
+    return Vision(
+        width,
+        height,
+        details.image_tokens or (default.tokens if default else (width // 28) * (height // 28)),
+        encoder_seconds=default.encoder_seconds if default else Vision.encoder_seconds,
+        max_images=default.max_images if default else Vision.max_images,
     )
 
 
