@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 import re
 
 from .api import ModelDetails
@@ -230,13 +230,10 @@ def _vision(known: KnownModel | None, details: ModelDetails | None) -> Vision | 
     if details is None or details.image_size is None:
         return default
     width, height = details.image_size
-    return Vision(
-        width,
-        height,
-        details.image_tokens or (default.tokens if default else (width // 28) * (height // 28)),
-        encoder_seconds=default.encoder_seconds if default else Vision.encoder_seconds,
-        max_images=default.max_images if default else Vision.max_images,
-    )
+    tokens = details.image_tokens or (default.tokens if default else (width // 28) * (height // 28))
+    if default is None:
+        return Vision(width, height, tokens)
+    return replace(default, width=width, height=height, tokens=tokens)
 
 
 def server_model_for_choice(choice: str, available: list[str]) -> str:
