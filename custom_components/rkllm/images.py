@@ -22,7 +22,8 @@ from .api import ChatMessage, MessageRole
 from .const import DOMAIN
 from .models import Vision
 
-MAX_IMAGE_BYTES = 20 * 1024 * 1024
+MIB = 1024 * 1024
+MAX_IMAGE_BYTES = 20 * MIB
 """A larger attachment is refused unread (a camera snapshot is well under 1 MiB)."""
 MAX_IMAGE_PIXELS = 40_000_000
 """A larger image is refused before it is decoded (a 40-megapixel photo at most)."""
@@ -127,12 +128,19 @@ def _read(path: Path, name: str) -> bytes:
             raise ImageAttachmentError(
                 "image_too_large",
                 name=name,
-                size=f"{size / 1_048_576:.1f} MiB",
-                limit=f"{MAX_IMAGE_BYTES // 1_048_576} MiB",
+                size=_bytes_text(size),
+                limit=_bytes_text(MAX_IMAGE_BYTES),
             )
         return path.read_bytes()
     except OSError as err:
         raise ImageAttachmentError("attachment_unreadable", name=name) from err
+
+
+def _bytes_text(count: int) -> str:
+    """Return a byte count as people read it (KiB below one MiB)."""
+    if count < MIB:
+        return f"{count / 1024:.0f} KiB"
+    return f"{count / MIB:.1f} MiB"
 
 
 def _opaque(image: Image.Image) -> Image.Image:
