@@ -326,12 +326,13 @@ def test_legacy_api_takes_no_images() -> None:
     [
         ("qwen3.5-4b:q8_0", "qwen3.5-4b", False),
         ("Qwen3.5-2B-GGUF", "qwen3.5-2b", False),
-        ("gemma-4-E2B-it-Q4_K_M", "gemma-4-e2b", False),
+        ("gemma-4-E2B-it-Q4_K_M", "gemma-4-e2b-it", False),
         ("qwen2.5-vl:3b", "qwen2.5-vl-3b-instruct", True),
         ("Qwen3-VL-2B-Instruct-rk3588-w8a8", "qwen3-vl-2b-instruct", True),
         ("MiniCPM-V-4_5", "minicpm-v-4.5", True),
         ("minicpm-v:4", "minicpm-v-4", True),
-        ("InternVL3_5-1B-rk3588-w8a8", "internvl3.5-1b", True),
+        ("InternVL3_5-1B-rk3588-w8a8", "internvl3_5-1b", True),
+        ("internvl3.5:2b", "internvl3_5-2b", True),
     ],
 )
 def test_catalogue_names(name: str, key: str, *, vision: bool) -> None:

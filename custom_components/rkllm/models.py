@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 import re
+from typing import Any
 
 from .api import ModelDetails
 
@@ -53,6 +54,22 @@ class KnownModel:
     """The model reads images (rkllama: with its `.rknn` encoder in the model's folder)."""
 
 
+def _sizes(
+    owner: str, directory: str, name: str, sizes: tuple[str, ...], **facts: Any
+) -> tuple[KnownModel, ...]:
+    """Return one entry per size of a model family published as `<owner>/<directory>`."""
+    return tuple(
+        KnownModel(
+            directory.format(size).lower(),
+            directory.format(size),
+            f"{owner}/{directory.format(size)}",
+            name.format(size),
+            **facts,
+        )
+        for size in sizes
+    )
+
+
 KNOWN_MODELS: tuple[KnownModel, ...] = (
     KnownModel(
         "deepseek-r1-1.5b",
@@ -71,65 +88,17 @@ KNOWN_MODELS: tuple[KnownModel, ...] = (
     KnownModel("qwen2.5-3b", "Qwen2.5-3B", "Qwen/Qwen2.5-3B-Instruct", "Qwen2.5 3B"),
     KnownModel("phi-3-mini", "Phi-3-mini", "microsoft/Phi-3-mini-4k-instruct", "Phi-3 mini"),
     # Qwen3 (trained for 32,768 tokens; rkllama runs them with its NUM_CTX default of 4,096).
-    *(
-        KnownModel(
-            f"qwen3-{size.lower()}",
-            f"Qwen3-{size}",
-            f"Qwen/Qwen3-{size}",
-            f"Qwen3 {size}",
-            hybrid_thinking=True,
-        )
-        for size in ("0.6B", "1.7B", "4B")
-    ),
+    *_sizes("Qwen", "Qwen3-{}", "Qwen3 {}", ("0.6B", "1.7B", "4B"), hybrid_thinking=True),
     # rknn-llm 1.3.0's benchmark models, served by rkllama from `.gguf` folders (llama.cpp).
     # Vision there needs an `mmproj` file the integration cannot see: they count as text-only.
-    *(
-        KnownModel(
-            f"qwen3.5-{size.lower()}",
-            f"Qwen3.5-{size}",
-            f"Qwen/Qwen3.5-{size}",
-            f"Qwen3.5 {size}",
-            hybrid_thinking=True,
-        )
-        for size in ("0.8B", "2B", "4B")
-    ),
-    *(
-        KnownModel(
-            f"gemma-4-{size.lower()}",
-            f"gemma-4-{size}-it",
-            f"google/gemma-4-{size}-it",
-            f"Gemma 4 {size}",
-        )
-        for size in ("E2B", "E4B")
-    ),
+    *_sizes("Qwen", "Qwen3.5-{}", "Qwen3.5 {}", ("0.8B", "2B", "4B"), hybrid_thinking=True),
+    *_sizes("google", "gemma-4-{}-it", "Gemma 4 {}", ("E2B", "E4B")),
     # Vision models: a `.rkllm` language model and a `.rknn` encoder.
-    KnownModel(
-        "qwen2-vl-2b-instruct",
-        "Qwen2-VL-2B-Instruct",
-        "Qwen/Qwen2-VL-2B-Instruct",
-        "Qwen2-VL 2B Instruct (vision)",
-        vision=QWEN_VL,
+    *_sizes("Qwen", "Qwen2-VL-{}-Instruct", "Qwen2-VL {} (vision)", ("2B",), vision=QWEN_VL),
+    *_sizes(
+        "Qwen", "Qwen2.5-VL-{}-Instruct", "Qwen2.5-VL {} (vision)", ("3B", "7B"), vision=QWEN_VL
     ),
-    *(
-        KnownModel(
-            f"qwen2.5-vl-{size.lower()}-instruct",
-            f"Qwen2.5-VL-{size}-Instruct",
-            f"Qwen/Qwen2.5-VL-{size}-Instruct",
-            f"Qwen2.5-VL {size} Instruct (vision)",
-            vision=QWEN_VL,
-        )
-        for size in ("3B", "7B")
-    ),
-    *(
-        KnownModel(
-            f"qwen3-vl-{size.lower()}-instruct",
-            f"Qwen3-VL-{size}-Instruct",
-            f"Qwen/Qwen3-VL-{size}-Instruct",
-            f"Qwen3-VL {size} Instruct (vision)",
-            vision=QWEN3_VL,
-        )
-        for size in ("2B", "4B")
-    ),
+    *_sizes("Qwen", "Qwen3-VL-{}-Instruct", "Qwen3-VL {} (vision)", ("2B", "4B"), vision=QWEN3_VL),
     KnownModel(
         "minicpm-v-4",
         "MiniCPM-V-4",
@@ -145,15 +114,8 @@ KNOWN_MODELS: tuple[KnownModel, ...] = (
         hybrid_thinking=True,
         vision=MINICPM_V,
     ),
-    *(
-        KnownModel(
-            f"internvl3.5-{size.lower()}",
-            f"InternVL3_5-{size}",
-            f"OpenGVLab/InternVL3_5-{size}",
-            f"InternVL 3.5 {size} (vision)",
-            vision=INTERNVL,
-        )
-        for size in ("1B", "2B")
+    *_sizes(
+        "OpenGVLab", "InternVL3_5-{}", "InternVL 3.5 {} (vision)", ("1B", "2B"), vision=INTERNVL
     ),
 )
 
@@ -173,6 +135,11 @@ def normalize_model_name(name: str) -> str:
     return base.lower().replace(":", "-").replace("_", "-")
 
 
+def _same_version(first: str, second: str) -> bool:
+    """Return True when two normalized names differ at most in `.` and `-` (3.5 and 3_5)."""
+    return first.replace(".", "-") == second.replace(".", "-")
+
+
 def find_known_model(name: str) -> KnownModel | None:
     """Return the catalogue entry for an HA choice or a server model name, if any.
 
@@ -181,7 +148,7 @@ def find_known_model(name: str) -> KnownModel | None:
     """
     wanted = normalize_model_name(name)
     for model in KNOWN_MODELS:
-        if wanted in (model.key, normalize_model_name(model.directory)):
+        if wanted == model.key or _same_version(wanted, normalize_model_name(model.directory)):
             return model
     # Short names: "qwen2.5:1.5b" means the instruct build when the catalogue has one.
     for model in KNOWN_MODELS:
