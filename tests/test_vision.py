@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from aiohttp import web
-from homeassistant.components import ai_task
+from homeassistant.components import ai_task, persistent_notification
 from homeassistant.const import CONF_MODEL
 from homeassistant.core import HomeAssistant
 from homeassistant.exceptions import HomeAssistantError
@@ -313,6 +313,30 @@ async def test_too_many_images(
         )
     assert raised.value.translation_key == "too_many_images"
     assert len(emulator.requests) == before
+
+
+async def test_readme_doorbell_example(
+    hass: HomeAssistant,
+    board: MockConfigEntry,
+    doorbell: str,
+    emulator: RkllamaEmulator,
+    readme_examples: dict[str, Any],
+) -> None:
+    """The README's doorbell example, as written: a ring, a snapshot, a notification."""
+    assert doorbell == CAMERA
+    assert await async_setup_component(hass, "notify", {})
+    notifications: list[dict[str, Any]] = []
+    persistent_notification.async_register_callback(
+        hass, lambda _kind, shown: notifications.extend(shown.values())
+    )
+    hass.states.async_set("binary_sensor.front_doorbell", "off")
+    assert await async_setup_component(
+        hass, "automation", {"automation": readme_examples["doorbell-parcel"]}
+    )
+    hass.states.async_set("binary_sensor.front_doorbell", "on")
+    await hass.async_block_till_done(wait_background_tasks=True)
+    assert [(n["title"], n["message"]) for n in notifications] == [("Parcel at the door", "red")]
+    assert emulator.requests[-1].images == 1
 
 
 def test_legacy_api_takes_no_images() -> None:
