@@ -80,8 +80,8 @@ class OllamaRun:
         self._system: tuple[str, int] = ("", 0)
 
     def _total_ns(self) -> int:
-        """Return the wall time since the queue entry, in ns."""
-        return int((self.loop.time() - self.started) * 1e9)
+        """Return the wall time since the queue entry, in ns (the vision encoder's left out)."""
+        return int((self.loop.time() - self.started - self.job.record.encoder_seconds) * 1e9)
 
     async def _prepare(self) -> web.StreamResponse | tuple[ModelInfo, bool | None, list[str]]:
         """Load (multi-model), render and plan the reply; return a response on early failure."""

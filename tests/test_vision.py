@@ -214,6 +214,27 @@ async def test_camera_snapshot_structured(
     assert record.prompt_tokens > 196
 
 
+async def test_image_size_from_the_servers_modelfile(
+    hass: HomeAssistant,
+    board: MockConfigEntry,
+    doorbell: str,
+    emulator: RkllamaEmulator,
+    models_dir: Path,
+) -> None:
+    """The server's Modelfile (through /api/show) sets the image size over the catalogue's."""
+    modelfile = models_dir / VISION_MODEL / "Modelfile"
+    text = modelfile.read_text(encoding="utf-8")
+    text = text.replace("IMAGE_WIDTH=392", "IMAGE_WIDTH=336").replace(
+        "IMAGE_HEIGHT=392", "IMAGE_HEIGHT=336"
+    )
+    modelfile.write_text(text, encoding="utf-8")
+    assert await hass.config_entries.async_reload(board.entry_id)
+    await hass.async_block_till_done(wait_background_tasks=True)
+    await generate(hass, task_entity(hass, board, VISION_MODEL), camera_attachment(doorbell))
+    (image,) = sent_images(emulator)
+    assert image.size == (336, 168)
+
+
 async def test_plain_answer_follows_the_picture(
     hass: HomeAssistant,
     board: MockConfigEntry,
