@@ -5,11 +5,13 @@ from .faults import Fault
 from .models import SEED_MODELS, create_seed_models
 from .records import RecordedRequest
 from .server import RkllamaEmulator
+from .vision import VISION_SEED_MODELS, create_vision_models
 
 __all__ = [
     "BOARD_TIMING",
     "FAST_TIMING",
     "SEED_MODELS",
+    "VISION_SEED_MODELS",
     "EmulatorConfig",
     "Fault",
     "Flavour",
@@ -17,4 +19,5 @@ __all__ = [
     "RkllamaEmulator",
     "Timing",
     "create_seed_models",
+    "create_vision_models",
 ]

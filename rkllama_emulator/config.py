@@ -25,6 +25,8 @@ class Timing:
     request_overhead_seconds: float = 0.0
     """Upstream's work per request before the queue and the prefill: it reloads the tokenizer
     from disk, renders the chat template and tokenises (about 0.45 s on an RK3588)."""
+    encoder_seconds_per_image: float = 0.0
+    """A vision model's encoder per image (loaded anew for every request upstream)."""
 
 
 BOARD_TIMING = Timing(
@@ -32,6 +34,7 @@ BOARD_TIMING = Timing(
     prefill_tokens_per_second=340.0,
     decode_tokens_per_second=7.8,
     request_overhead_seconds=0.45,
+    encoder_seconds_per_image=1.8,
 )
 FAST_TIMING = Timing(
     load_seconds=0.01, prefill_tokens_per_second=1e6, decode_tokens_per_second=2000.0

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
 
-from . import brain
+from . import brain, vision
 from .engine import GenerationStats
 from .faults import Fault
 from .jsonformat import formatted_content
@@ -80,8 +80,8 @@ class OllamaRun:
         self._system: tuple[str, int] = ("", 0)
 
     def _total_ns(self) -> int:
-        """Return the wall time since the queue entry, in ns."""
-        return int((self.loop.time() - self.started) * 1e9)
+        """Return the wall time since the queue entry, in ns (the vision encoder's left out)."""
+        return int((self.loop.time() - self.started - self.job.record.encoder_seconds) * 1e9)
 
     async def _prepare(self) -> web.StreamResponse | tuple[ModelInfo, bool | None, list[str]]:
         """Load (multi-model), render and plan the reply; return a response on early failure."""
@@ -100,12 +100,9 @@ class OllamaRun:
                 info, modelfile = state.residency.check_loadable(job.model)
             except LoadError as error:
                 return load_error_response(job.model, error)
-        if any(m.get("images") for m in job.prompt_messages) and not any(
-            path.suffix == ".rknn" for path in info.model_files
-        ):
-            return json_body(
-                {"error": f"No encoder model (.rknn) found for : {job.model}"}, status=500
-            )
+        seen = self._seen(info)
+        if isinstance(seen, web.Response):
+            return seen
         think = job.think if job.think is not None else modelfile.enable_thinking
         job.options = merge_options(modelfile.options, job.options)
         rendered = await state.renderer.render(
@@ -113,9 +110,13 @@ class OllamaRun:
         )
         record = job.record
         record.think, record.prompt, record.prompt_tokens = think, rendered.text, rendered.tokens
-        self.stats.prompt_tokens = rendered.tokens
-        text = brain.reply(job.model, job.brain_messages, tool_names_of(job.tools), think)
-        text = structured_reply(text, job.fmt)
+        self.stats.prompt_tokens = rendered.tokens + len(seen) * vision.image_tokens(modelfile)
+        record.prompt_tokens = self.stats.prompt_tokens
+        if seen:
+            text = vision.describe(seen, job.fmt)
+        else:
+            text = brain.reply(job.model, job.brain_messages, tool_names_of(job.tools), think)
+            text = structured_reply(text, job.fmt)
         if state.faults.consume(Fault.UNLISTED_TOOL_CALL) is not None:
             text = UNLISTED_TOOL_CALL  # a small model inventing a tool it was not offered
         if state.config.tool_call_chatter and text.endswith(brain.TOOL_CALL_CLOSE):
@@ -126,6 +127,29 @@ class OllamaRun:
             pieces = pieces[:limit]
         self._system = (rendered.system_text, rendered.system_tokens) if job.chat else ("", 0)
         return info, think, pieces
+
+    def _seen(self, info: ModelInfo) -> list[vision.Seen] | web.Response:
+        """Read the request's images, or refuse them as upstream does (no encoder, bad image)."""
+        images = vision.images_of(self.job.prompt_messages)
+        if not images:
+            return []
+        if not any(path.suffix == vision.ENCODER_SUFFIX for path in info.model_files):
+            return json_body(
+                {"error": f"No encoder model (.rknn) found for : {self.job.model}"}, status=500
+            )
+        try:
+            seen = [vision.look(image) for image in images]
+        except ValueError as error:
+            return json_body({"error": str(error)}, status=500)
+        self.job.record.images = len(seen)
+        return seen
+
+    async def _encode_images(self) -> None:
+        """Spend the vision encoder's time on the request's images (before the prefill)."""
+        seconds = self.job.record.images * self.state.config.timing.encoder_seconds_per_image
+        self.job.record.encoder_seconds = seconds
+        if seconds > 0:
+            await asyncio.sleep(seconds)
 
     async def run(self) -> web.StreamResponse:
         """Answer the request."""
@@ -154,6 +178,7 @@ class OllamaRun:
                     self.state.residency.touch(worker)
                 if bad_integer_option(self.job.options) or self._over_context(worker):
                     return await self._no_generation(worker)
+                await self._encode_images()
                 seconds = self.state.engine.prefill_seconds(
                     self.job.model, self.stats.prompt_tokens, *self._system
                 )

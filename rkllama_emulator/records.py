@@ -38,6 +38,9 @@ class RecordedRequest:
     last_token_at: float | None = None
     ended_at: float | None = None
     prefill_seconds: float = 0.0
+    encoder_seconds: float = 0.0
+    """The vision encoder's time for the request's images (before the prefill)."""
+    images: int = 0
     overhead_seconds: float = 0.0
     """Upstream's own work before the queue (tokenizer, template, tokenize): the timing knob."""
 

@@ -7,6 +7,7 @@ import logging
 from typing import Any, override
 
 from homeassistant.components import ai_task, conversation
+from homeassistant.const import CONF_MODEL
 from homeassistant.core import HomeAssistant
 from homeassistant.exceptions import HomeAssistantError
 from homeassistant.helpers import llm
@@ -15,7 +16,9 @@ import probatio
 
 from .api.model_text import strip_code_fence
 from .const import DOMAIN
+from .images import PreparedImages, async_prepare_images
 from .llm_entity import RkllmLLMEntity, add_subentry_entities
+from .models import find_known_model
 from .runtime import RkllmConfigEntry
 
 _LOGGER = logging.getLogger(__name__)
@@ -36,9 +39,25 @@ async def async_setup_entry(
 
 
 class RkllmAITaskEntity(ai_task.AITaskEntity, RkllmLLMEntity):
-    """Generates data with a model on the rkllama server."""
+    """Generates data with a model on the rkllama server; a vision model reads attachments."""
 
-    _attr_supported_features = ai_task.AITaskEntityFeature.GENERATE_DATA
+    @property
+    @override
+    def supported_features(self) -> ai_task.AITaskEntityFeature:
+        """Return data generation, and attachments where the model can see."""
+        features = ai_task.AITaskEntityFeature.GENERATE_DATA
+        if self._can_see():
+            features |= ai_task.AITaskEntityFeature.SUPPORT_ATTACHMENTS
+        return features
+
+    def _can_see(self) -> bool:
+        """Return True when the model reads images (the server's facts over the catalogue's)."""
+        choice = str(self._settings[CONF_MODEL])
+        profile = self._coordinator.cached_profile(choice)
+        if profile is not None:
+            return profile.vision is not None
+        known = find_known_model(choice)
+        return known is not None and known.vision is not None
 
     @override
     async def _async_generate_data(
@@ -46,9 +65,13 @@ class RkllmAITaskEntity(ai_task.AITaskEntity, RkllmLLMEntity):
         task: ai_task.GenDataTask,
         chat_log: conversation.ChatLog,
     ) -> ai_task.GenDataTaskResult:
-        """Run a data task; with a structure, the answer must be JSON that fits it."""
+        """Run a data task; with a structure, the answer must be JSON that fits it.
+
+        Attachments are read and encoded for the model before anything is sent.
+        """
+        images = await self._async_images(task)
         if task.structure is None:
-            await self._async_handle_chat_log(chat_log)
+            await self._async_handle_chat_log(chat_log, images=images)
             return ai_task.GenDataTaskResult(
                 conversation_id=chat_log.conversation_id, data=_last_text(chat_log)
             )
@@ -62,7 +85,7 @@ class RkllmAITaskEntity(ai_task.AITaskEntity, RkllmLLMEntity):
         # The board that serves the request asks for the structure its own way.
         retries = STRUCTURE_RETRIES
         while True:
-            await self._async_handle_chat_log(chat_log, response_format=schema)
+            await self._async_handle_chat_log(chat_log, response_format=schema, images=images)
             text = _last_text(chat_log)
             try:
                 data = read_structured(text, task.structure)
@@ -82,6 +105,14 @@ class RkllmAITaskEntity(ai_task.AITaskEntity, RkllmLLMEntity):
                 )
                 continue
             return ai_task.GenDataTaskResult(conversation_id=chat_log.conversation_id, data=data)
+
+    async def _async_images(self, task: ai_task.GenDataTask) -> PreparedImages | None:
+        """Return the task's attachments encoded for the model, or None without any."""
+        if not task.attachments:
+            return None
+        choice = str(self._settings[CONF_MODEL])
+        profile = await self._coordinator.async_profile(choice)
+        return await async_prepare_images(self.hass, task.attachments, profile.vision, choice)
 
 
 def read_structured(text: str, structure: probatio.Schema) -> Any:

@@ -179,6 +179,10 @@ class RkllmDataUpdateCoordinator(DataUpdateCoordinator[RkllmServerState]):
         profile = self._profiles[name] = model_profile(name, details)
         return profile
 
+    def cached_profile(self, choice: str) -> ModelProfile | None:
+        """Return the profile of a model choice when it was looked up already (never waits)."""
+        return self._profiles.get(self.server_model(choice))
+
     @callback
     def async_record_inference(self, model: str, stats: GenerationStats) -> None:
         """Store the figures of an answer and update the sensors."""

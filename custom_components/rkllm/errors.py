@@ -10,6 +10,7 @@ from .api import (
     RkllamaConnectionError,
     RkllamaDeadlineError,
     RkllamaError,
+    RkllamaImagesUnsupportedError,
     RkllamaMalformedResponseError,
     RkllamaModelLoadError,
     RkllamaModelNotFoundError,
@@ -36,6 +37,7 @@ _KEYS: tuple[tuple[type[RkllamaError], str], ...] = (
     (RkllamaBusyError, "server_busy"),
     (RkllamaMalformedResponseError, "invalid_response"),
     (RkllamaTaskError, "task_error"),
+    (RkllamaImagesUnsupportedError, "images_unsupported"),
 )
 """Client error class: the `exceptions.<key>` that explains it; others are server_error."""
 

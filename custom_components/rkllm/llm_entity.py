@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncGenerator, Awaitable, Callable, Iterator, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 import logging
 import math
 from typing import Any
@@ -61,6 +61,7 @@ from .const import (
 )
 from .coordinator import RkllmDataUpdateCoordinator
 from .errors import log_failure, spoken_key
+from .images import PreparedImages, with_images
 from .models import ModelProfile
 from .prompt import (
     ContextTooSmallError,
@@ -221,8 +222,11 @@ class RkllmLLMEntity(Entity):
         *,
         response_format: JsonValue = None,
         language: str | None = None,
+        images: PreparedImages | None = None,
     ) -> None:
         """Generate the answer to the chat log, running tools in between (bounded).
+
+        `images` go with the last user message of every request of the turn.
 
         Raises:
             TurnError: the server failed, or the prompt does not fit the context window.
@@ -232,7 +236,7 @@ class RkllmLLMEntity(Entity):
         retries = TOOL_CALL_RETRIES
         correction: list[ChatMessage] = []
         for _iteration in range(MAX_TOOL_ITERATIONS):
-            request = await self._async_request(chat_log, setup)
+            request = await self._async_request(chat_log, setup, images)
             result = await _within_deadline(
                 setup.deadline,
                 self._async_generate(chat_log, setup, request, correction, response_format),
@@ -300,11 +304,20 @@ class RkllmLLMEntity(Entity):
         )
 
     async def _async_request(
-        self, chat_log: conversation.ChatLog, setup: _TurnSetup
+        self,
+        chat_log: conversation.ChatLog,
+        setup: _TurnSetup,
+        images: PreparedImages | None = None,
     ) -> PromptRequest:
         """Return the next request's messages, fitted to the context window."""
         try:
-            request = await async_build_request(self.hass, chat_log, setup.profile, setup.prompt)
+            request = await async_build_request(
+                self.hass,
+                chat_log,
+                setup.profile,
+                setup.prompt,
+                extra_tokens=images.tokens if images else 0,
+            )
         except ContextTooSmallError as err:
             raise TurnError(
                 translation_domain=DOMAIN,
@@ -319,6 +332,8 @@ class RkllmLLMEntity(Entity):
             "counted" if request.exact else "estimated",
             request.dropped_turns,
         )
+        if images:
+            request = replace(request, messages=with_images(request.messages, images.images))
         return request
 
     async def _async_generate(

@@ -2,12 +2,35 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 import re
+from typing import Any
 
 from .api import ModelDetails
 
 DEFAULT_CONTEXT_LENGTH = 4096  # tokens: rkllama's NUM_CTX default and the fork's fixed window
+
+
+@dataclass(frozen=True, slots=True)
+class Vision:
+    """A model's vision encoder (the `.rknn` file beside the `.rkllm` one)."""
+
+    width: int
+    """Pixels the encoder takes (Modelfile IMAGE_WIDTH); images are resized to fit."""
+    height: int
+    tokens: int
+    """Prompt tokens one image takes (Modelfile N_IMAGE_TOKENS)."""
+    encoder_seconds: float = 1.5
+    """The encoder's time per image on an RK3588 (estimate; rkllama loads it per request)."""
+    max_images: int = 4
+    """Images one request may hold."""
+
+
+# The vision encoders as rknn-llm's multimodal demos convert them.
+QWEN_VL = Vision(392, 392, 196, encoder_seconds=1.8)
+QWEN3_VL = Vision(448, 448, 196, encoder_seconds=1.6)
+MINICPM_V = Vision(448, 448, 64, encoder_seconds=2.0)
+INTERNVL = Vision(448, 448, 256, encoder_seconds=1.2, max_images=2)
 
 
 @dataclass(frozen=True, slots=True)
@@ -27,6 +50,24 @@ class KnownModel:
     """Answers start with a reasoning part (see `api.model_text`)."""
     hybrid_thinking: bool = False
     """Thinks unless the request says `think: false` (Qwen3's template `enable_thinking`)."""
+    vision: Vision | None = None
+    """The model reads images (rkllama: with its `.rknn` encoder in the model's folder)."""
+
+
+def _sizes(
+    owner: str, directory: str, name: str, sizes: tuple[str, ...], **facts: Any
+) -> tuple[KnownModel, ...]:
+    """Return one entry per size of a model family published as `<owner>/<directory>`."""
+    return tuple(
+        KnownModel(
+            directory.format(size).lower(),
+            directory.format(size),
+            f"{owner}/{directory.format(size)}",
+            name.format(size),
+            **facts,
+        )
+        for size in sizes
+    )
 
 
 KNOWN_MODELS: tuple[KnownModel, ...] = (
@@ -47,22 +88,41 @@ KNOWN_MODELS: tuple[KnownModel, ...] = (
     KnownModel("qwen2.5-3b", "Qwen2.5-3B", "Qwen/Qwen2.5-3B-Instruct", "Qwen2.5 3B"),
     KnownModel("phi-3-mini", "Phi-3-mini", "microsoft/Phi-3-mini-4k-instruct", "Phi-3 mini"),
     # Qwen3 (trained for 32,768 tokens; rkllama runs them with its NUM_CTX default of 4,096).
-    *(
-        KnownModel(
-            f"qwen3-{size.lower()}",
-            f"Qwen3-{size}",
-            f"Qwen/Qwen3-{size}",
-            f"Qwen3 {size}",
-            hybrid_thinking=True,
-        )
-        for size in ("0.6B", "1.7B", "4B")
+    *_sizes("Qwen", "Qwen3-{}", "Qwen3 {}", ("0.6B", "1.7B", "4B"), hybrid_thinking=True),
+    # rknn-llm 1.3.0's benchmark models, served by rkllama from `.gguf` folders (llama.cpp).
+    # Vision there needs an `mmproj` file the integration cannot see: they count as text-only.
+    *_sizes("Qwen", "Qwen3.5-{}", "Qwen3.5 {}", ("0.8B", "2B", "4B"), hybrid_thinking=True),
+    *_sizes("google", "gemma-4-{}-it", "Gemma 4 {}", ("E2B", "E4B")),
+    # Vision models: a `.rkllm` language model and a `.rknn` encoder.
+    *_sizes("Qwen", "Qwen2-VL-{}-Instruct", "Qwen2-VL {} (vision)", ("2B",), vision=QWEN_VL),
+    *_sizes(
+        "Qwen", "Qwen2.5-VL-{}-Instruct", "Qwen2.5-VL {} (vision)", ("3B", "7B"), vision=QWEN_VL
+    ),
+    *_sizes("Qwen", "Qwen3-VL-{}-Instruct", "Qwen3-VL {} (vision)", ("2B", "4B"), vision=QWEN3_VL),
+    KnownModel(
+        "minicpm-v-4",
+        "MiniCPM-V-4",
+        "openbmb/MiniCPM-V-4",
+        "MiniCPM-V 4 (vision)",
+        vision=MINICPM_V,
+    ),
+    KnownModel(
+        "minicpm-v-4.5",
+        "MiniCPM-V-4_5",
+        "openbmb/MiniCPM-V-4_5",
+        "MiniCPM-V 4.5 (vision)",
+        hybrid_thinking=True,
+        vision=MINICPM_V,
+    ),
+    *_sizes(
+        "OpenGVLab", "InternVL3_5-{}", "InternVL 3.5 {} (vision)", ("1B", "2B"), vision=INTERNVL
     ),
 )
 
 # Name parts that describe the build, not the model (rkllama directories often carry them).
 _BUILD_SUFFIX = re.compile(
-    r"[-_.](?:rk35\d\d|rk3576|w8a8|w4a16|w8a8_g\d+|w4a16_g\d+|opt|hybrid|ratio|npu\d*|"
-    r"\d+\.\d+\.\d+|rkllm|v\d+(?:\.\d+)*)(?=$|[-_.]).*$",
+    r"[-_.:](?:rk35\d\d|rk3576|w8a8|w4a16|w8a8_g\d+|w4a16_g\d+|opt|hybrid|ratio|npu\d*|"
+    r"\d+\.\d+\.\d+|rkllm|v\d+(?:\.\d+)*|gguf|[bf]?f16|q\d+(?:_[a-z0-9]+)*)(?=$|[-_.:]).*$",
     re.IGNORECASE,
 )
 
@@ -75,6 +135,11 @@ def normalize_model_name(name: str) -> str:
     return base.lower().replace(":", "-").replace("_", "-")
 
 
+def _same_version(first: str, second: str) -> bool:
+    """Return True when two normalized names differ at most in `.` and `-` (3.5 and 3_5)."""
+    return first.replace(".", "-") == second.replace(".", "-")
+
+
 def find_known_model(name: str) -> KnownModel | None:
     """Return the catalogue entry for an HA choice or a server model name, if any.
 
@@ -83,7 +148,7 @@ def find_known_model(name: str) -> KnownModel | None:
     """
     wanted = normalize_model_name(name)
     for model in KNOWN_MODELS:
-        if wanted in (model.key, model.directory.lower()):
+        if wanted == model.key or _same_version(wanted, normalize_model_name(model.directory)):
             return model
     # Short names: "qwen2.5:1.5b" means the instruct build when the catalogue has one.
     for model in KNOWN_MODELS:
@@ -103,6 +168,8 @@ class ModelProfile:
     reasoning: bool
     hybrid_thinking: bool = False
     """Thinking is switched per request (`think`); the agent turns it off for voice."""
+    vision: Vision | None = None
+    """The model reads images: the encoder's size and cost (the server's Modelfile first)."""
 
 
 def model_profile(name: str, details: ModelDetails | None = None) -> ModelProfile:
@@ -120,7 +187,20 @@ def model_profile(name: str, details: ModelDetails | None = None) -> ModelProfil
         context_length=context,
         reasoning=reasoning,
         hybrid_thinking=hybrid,
+        vision=_vision(known, details),
     )
+
+
+def _vision(known: KnownModel | None, details: ModelDetails | None) -> Vision | None:
+    """Return the model's encoder: the server's Modelfile figures over the catalogue's."""
+    default = known.vision if known else None
+    if details is None or details.image_size is None:
+        return default
+    width, height = details.image_size
+    tokens = details.image_tokens or (default.tokens if default else (width // 28) * (height // 28))
+    if default is None:
+        return Vision(width, height, tokens)
+    return replace(default, width=width, height=height, tokens=tokens)
 
 
 def server_model_for_choice(choice: str, available: list[str]) -> str:

@@ -6,6 +6,7 @@ from collections.abc import Callable
 import statistics
 from typing import Any
 
+from bench_lib import vision
 from bench_lib.runner import Raw
 from bench_lib.stats import Figure, Summary, ours_at_least, ours_at_most, ratio_at_most
 from demo_lib.bench import PROMPTS
@@ -19,7 +20,8 @@ M5 = "5. Model residency"
 M6 = "6. Cost to Home Assistant"
 M7 = "7. Concurrency"
 M8 = "8. Restart without internet"
-MEASURES = (M1, M2, M3, M4, M5, M6, M7, M8)
+M10 = vision.M10
+MEASURES = (M1, M2, M3, M4, M5, M6, M7, M8, M10)
 # The run's sections (runner.SECTIONS) each measure needs; a section left out is not "missing".
 SECTIONS_OF = {
     M1: ("first-text",),
@@ -30,6 +32,7 @@ SECTIONS_OF = {
     M6: ("reloads",),
     M7: ("concurrency",),
     M8: ("restart",),
+    M10: ("vision",),
 }
 CONTEXT = 4096
 FIRST_TEXT_GOAL = 1.8  # seconds, slowest prompt on the goal home
@@ -121,7 +124,7 @@ class Builder:
             (M7, self.concurrency),
         )
         only = self.plan.get("only")
-        for measure, part in (*parts, (M8, self.restart)):
+        for measure, part in (*parts, (M8, self.restart), (M10, self.camera_image)):
             if only is not None and not any(s in only for s in SECTIONS_OF[measure]):
                 continue
             try:
@@ -520,6 +523,13 @@ class Builder:
                 ),
             )
         )
+
+    # -- 10 --------------------------------------------------------------------------------
+
+    def camera_image(self) -> None:
+        """One camera image through the AI task: the action's time and our own part of it."""
+        for figure in vision.figures(self.raw.homes):
+            self.add(figure)
 
     # -- 8 ---------------------------------------------------------------------------------
 

@@ -11,7 +11,7 @@ import statistics
 import textwrap
 from typing import Any
 
-from bench_lib.figures import M1, M2, M3, M4, M5, M6, M7, M8, MEASURES
+from bench_lib.figures import M1, M2, M3, M4, M5, M6, M7, M8, M10, MEASURES
 from bench_lib.runner import Raw
 from bench_lib.stats import NO_ANSWER, Figure, ratio_text
 from demo_lib.bench import PROMPTS
@@ -33,6 +33,16 @@ README_INTRO = (
 )
 
 DEFINITIONS: dict[str, str] = {
+    M10: (
+        "A camera (Home Assistant's MJPEG integration, added through its config flow) shows a "
+        "1280 × 720 frame served on 127.0.0.1; each side has an AI-task entity on "
+        "Qwen2.5-VL-3B-Instruct (added through its subentry flow). `ai_task.generate_data` "
+        "with the snapshot as attachment and a `structure` (parcel: boolean, colour: text), "
+        "over `POST /api/services/…?return_response`, after one unrecorded round that loads "
+        "the model. *Outside the server*: the action's time minus the server's own time for "
+        "its requests (arrival to end: the encoder, the prefill with the image's tokens, the "
+        "answer)."
+    ),
     M1: (
         "The seed's five prompts, each in a new conversation, through each agent's own Assist "
         "pipeline over the websocket API (`assist_pipeline/run`, intent stage, text in, "

@@ -23,7 +23,7 @@ from typing import Any
 
 import aiohttp
 
-from bench_lib import agents, german_home, homes, load, restart
+from bench_lib import agents, german_home, homes, load, restart, vision
 from bench_lib.agents import Agent, Side
 from bench_lib.proxy import RecordingProxy
 from bench_lib.server import EmulatorRecords, Recorder, ServerRecord, Snapshot
@@ -34,6 +34,7 @@ from demo_lib.hass import HassClient, HassWebSocket
 from demo_lib.launch import HOST, start_emulator, start_hass, wait_for_server
 from demo_lib.procs import DemoError, ManagedProcess, kill_processes, stop_processes
 from demo_lib.progress import Progress
+from rkllama_emulator import create_seed_models, create_vision_models
 from rkllama_emulator.qwen_vocab import count_tokens
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -66,6 +67,7 @@ SECTIONS = (
     "concurrency",
     "reloads",
     "restart",
+    "vision",
     "load",
 )
 
@@ -223,12 +225,15 @@ class Bench:
         async with aiohttp.ClientSession() as session:
             proxy: RecordingProxy | None = None
             if self.args.server_url is None:
+                models_dir = self.config_root / "rkllama-models"
+                create_seed_models(models_dir)
+                create_vision_models(models_dir)  # measure 10's model, with its encoder
                 server_url = await start_emulator(
                     self.progress,
                     self.processes,
                     session,
                     port=self.args.emulator_port,
-                    models_dir=self.config_root / "rkllama-models",
+                    models_dir=models_dir,
                     log_path=self.config_root / "emulator.log",
                     options=self.emulator_options,
                     what=f"{self.plan.timing} timing, tools+stream hold-back on",
@@ -411,6 +416,7 @@ class HomeRun:
         measures.append(("reloads", "6 reloads", self.reloads))
         if self.size == self.plan.goal_home:
             measures.append(("restart", "8 restart", self.restart))
+            measures.append(("vision", "10 camera image", self.camera_image))
         if first:
             measures.append(("load", "9 load", self.load))
         if self.german:  # English light commands and the costs are measured on the other homes
@@ -937,3 +943,44 @@ class HomeRun:
             f"  ours after restart: first text {ours['first_ttft']:.2f}s, "
             f"warm {ours['warm_ttft']:.2f}s"
         )
+
+    # -- 10. camera image ------------------------------------------------------------------
+
+    async def camera_image(self) -> None:
+        """One camera snapshot through `ai_task.generate_data`, each side, repeated."""
+        camera_server = vision.CameraServer()
+        await camera_server.start(HOST)
+        try:
+            async with self.step("10 camera image · camera and both AI-task entities"):
+                camera = await vision.add_camera(self.client, self.ws, camera_server.url)
+                entities = {
+                    side: await vision.add_task_entity(
+                        self.client, self.ws, side, self.agents[side].entry_id
+                    )
+                    for side in SIDES
+                }
+            runs: list[dict[str, Any]] = []
+            reps = max(1, self.plan.tool_repetitions)
+            for rep in range(reps + 1):  # the first round loads the model: not counted
+                for side in SIDES:
+                    if side == "peer" and "peer" in self.data.get("vision_failed", {}):
+                        continue
+                    async with self.step(f"10 camera image · round {rep}/{reps} · {side}"):
+                        row = await self._camera_task(side, entities[side], camera)
+                    if row is not None and rep > 0:
+                        runs.append({"side": side, "rep": rep, **row})
+        finally:
+            await camera_server.stop()
+        self.data["vision"] = runs
+
+    async def _camera_task(self, side: Side, entity_id: str, camera: str) -> dict[str, Any] | None:
+        """Run the camera task once; None when the peer fails (noted)."""
+        mark = await self.records.mark()
+        try:
+            return await vision.timed_task(self.client, self.records, entity_id, camera)
+        except DemoError as err:
+            if side == "ours":
+                raise
+            self.data.setdefault("vision_failed", {})["peer"] = str(err)
+            await self.peer_failed("peer camera task", str(err), mark)
+            return None

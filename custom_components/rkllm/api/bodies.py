@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from .exceptions import RkllamaImagesUnsupportedError
 from .messages import legacy_messages
 from .models import ChatMessage, ChatOptions, JsonObject, JsonValue, MessageRole
 from .structured import json_instruction
@@ -40,7 +41,14 @@ def legacy_body(messages: Sequence[ChatMessage], response_format: JsonValue) -> 
 
     The legacy API ignores `format`, so a `response_format` becomes an instruction in the
     system text, which the body folds into the first user turn.
+
+    Raises:
+        RkllamaImagesUnsupportedError: a message holds images; the legacy API has no field for
+            them, and sending the text alone would answer as if no image had been sent.
+
     """
+    if any(message.images for message in messages):
+        raise RkllamaImagesUnsupportedError("the legacy /generate API takes no images")
     if response_format is not None:
         instruction = ChatMessage(MessageRole.SYSTEM, json_instruction(response_format))
         messages = [*messages, instruction]

@@ -71,3 +71,7 @@ class RkllamaBusyError(RkllamaServerError):
 
 class RkllamaUnsupportedError(RkllamaError):
     """Something answered, but it is not an rkllama server."""
+
+
+class RkllamaImagesUnsupportedError(RkllamaError):
+    """The request holds images, and the server's API cannot take them (legacy `/generate`)."""

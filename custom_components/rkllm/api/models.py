@@ -114,6 +114,10 @@ class ModelDetails:
     parameter_size: str | None = None
     capabilities: tuple[str, ...] = ()
     system: str = ""
+    image_size: tuple[int, int] | None = None
+    """Width and height the model's vision encoder takes (Modelfile IMAGE_WIDTH/IMAGE_HEIGHT)."""
+    image_tokens: int | None = None
+    """Prompt tokens one image takes (Modelfile N_IMAGE_TOKENS)."""
 
     @classmethod
     def from_show(cls, name: str, data: JsonObject) -> ModelDetails:
@@ -131,6 +135,8 @@ class ModelDetails:
             None,
         )
         capabilities = data.get("capabilities")
+        vision = _modelfile_numbers(str(data.get("modelfile") or ""))
+        width, height = vision.get("image_width"), vision.get("image_height")
         return cls(
             name=name,
             huggingface_path=_str_or_none(details.get("parent_model")),
@@ -141,6 +147,8 @@ class ModelDetails:
             if isinstance(capabilities, list)
             else (),
             system=str(data.get("system") or ""),
+            image_size=(width, height) if width and height else None,
+            image_tokens=vision.get("n_image_tokens"),
         )
 
 
@@ -165,10 +173,14 @@ class ChatMessage:
     tool_calls: tuple[ToolCall, ...] = ()
     tool_name: str | None = None
     """For role `tool`: which tool produced this result."""
+    images: tuple[str, ...] = ()
+    """Base64-encoded images (JPEG/PNG) for a vision model; user messages only."""
 
     def as_json(self) -> JsonObject:
         """Return the Ollama wire shape."""
         data: JsonObject = {"role": self.role.value, "content": self.content}
+        if self.images:
+            data["images"] = list(self.images)
         if self.tool_calls:
             data["tool_calls"] = [call.as_json() for call in self.tool_calls]
         if self.tool_name:
@@ -277,6 +289,17 @@ def parse_tool_calls(raw: JsonValue) -> tuple[ToolCall, ...]:
             )
         )
     return tuple(calls)
+
+
+_VISION_KEY_RE = re.compile(
+    r"^\s*(?:PARAMETER\s+)?(image_width|image_height|n_image_tokens)\s*[=\s]\s*\"?(\d+)\"?\s*$",
+    re.IGNORECASE | re.MULTILINE,
+)
+
+
+def _modelfile_numbers(text: str) -> dict[str, int]:
+    """Return the vision encoder's figures a Modelfile text names (keys in lower case)."""
+    return {key.lower(): int(value) for key, value in _VISION_KEY_RE.findall(text)}
 
 
 def _int_or_none(value: JsonValue) -> int | None:

@@ -65,8 +65,12 @@ async def async_build_request(
     chat_log: conversation.ChatLog,
     profile: ModelProfile,
     settings: PromptSettings,
+    *,
+    extra_tokens: int = 0,
 ) -> PromptRequest:
     """Return the messages of the next request for the chat log, fitted to the window.
+
+    `extra_tokens` are taken by what the request adds beside the text (images).
 
     Raises:
         ContextTooSmallError: the system message and the current turn do not fit.
@@ -90,12 +94,12 @@ async def async_build_request(
         ChatMessage(MessageRole.SYSTEM, static.text),
         history,
         context_window=settings.context_window,
-        answer_reserve=ANSWER_TOKEN_RESERVE,
+        answer_reserve=ANSWER_TOKEN_RESERVE + extra_tokens,
         max_history=settings.max_history,
     )
     return PromptRequest(
         messages=fitted.messages,
-        tokens=fitted.tokens,
+        tokens=fitted.tokens + extra_tokens,
         exact=counter.exact,
         dropped_turns=fitted.dropped_turns,
         tools={tool.name: static.model_names[tool.name] for tool in static.tools},
