@@ -10,7 +10,7 @@ distinctive. Loading parses the templates (tens of milliseconds): do it in the e
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import lru_cache
 import itertools
 import math
@@ -32,14 +32,24 @@ import home_assistant_intents
 from .text import is_unspaced, normalize, words
 
 _ENGLISH = "en"
+_UNLISTED = frozenset({"calendar", "script"})  # never among the devices listed: no kind
 _CLASS_LIST = "classes"  # a value list of device classes ("cover_classes")
-_SETTING_INTENTS = frozenset({"HassLightSet", "HassFanSetSpeed", "HassSetPosition"})
+_SETTING_INTENTS = frozenset(
+    {
+        "HassClimateSetTemperature",
+        "HassFanSetSpeed",
+        "HassLightSet",
+        "HassSetPosition",
+        "HassSetVolume",
+        "HassSetVolumeRelative",
+    }
+)
 _FULL_PRODUCT = 64  # a sequence with fewer combinations is expanded in full
 _MAX_KIND_DOMAINS = 3  # a word the templates of more domains use is generic
 _PLACE_LISTS = frozenset({"name", "area", "floor"})
 _ALL_RULES = frozenset({"all", "alle", "are_all", "all_q", "everything", "everywhere", "todos"})
 # Intents that act on one kind of device whatever their sentences' slots say.
-_INTENT_DOMAINS: dict[str, tuple[str, ...]] = {
+INTENT_DOMAINS: dict[str, tuple[str, ...]] = {
     "HassClimateGetTemperature": ("climate",),
     "HassClimateSetTemperature": ("climate",),
     "HassClimateSetFanMode": ("climate",),
@@ -81,8 +91,6 @@ _KIND_RULES = {
     "media": "media_player",
     "scene": "scene",
     "szene": "scene",
-    "script": "script",
-    "skript": "script",
 }
 
 
@@ -96,6 +104,8 @@ class LanguageWords:
     """Normalized words any request uses ("turn", "the", "in"): never distinctive."""
     everything: frozenset[str]
     """Normalized words for "all" / "everything"."""
+    with_value: Mapping[str, frozenset[str]] = field(default_factory=dict)
+    """The kinds a word names in a request with a number (one that sets a value)."""
 
 
 NO_WORDS = LanguageWords({}, frozenset(), frozenset())
@@ -119,7 +129,6 @@ def _languages() -> frozenset[str]:
     return frozenset(home_assistant_intents.get_languages())
 
 
-@lru_cache(maxsize=8)
 def load_language_words(language: str | None) -> LanguageWords:
     """Return the words of `language` with English kind words it does not use otherwise.
 
@@ -127,12 +136,17 @@ def load_language_words(language: str | None) -> LanguageWords:
     language's homes ("TV", "Spot"); a language the package lacks gets no words (names and
     places only: a place named lists all of it).
     """
-    own = _own_words(language_key(language))
-    if own is NO_WORDS or language_key(language) == _ENGLISH:
+    return _words_with_english(language_key(language))
+
+
+@lru_cache(maxsize=8)
+def _words_with_english(key: str | None) -> LanguageWords:
+    own = _own_words(key)
+    if own is NO_WORDS or key == _ENGLISH:
         return own
     english = _own_words(_ENGLISH)
     kinds = {word: targets for word, targets in english.kinds.items() if word not in own.generic}
-    return LanguageWords({**kinds, **own.kinds}, own.generic, own.everything)
+    return LanguageWords({**kinds, **own.kinds}, own.generic, own.everything, own.with_value)
 
 
 @lru_cache(maxsize=8)
@@ -154,6 +168,11 @@ def _own_words(key: str | None) -> LanguageWords:
                 into = settings if intent.name in _SETTING_INTENTS else owners
                 for word in found:
                     into.setdefault(word, set()).update(targets)
+    with_value = {  # "set the kitchen temperature to 4000" may be a light's
+        word: frozenset(owners.get(word, set()) | targets)
+        for word, targets in settings.items()
+        if word not in generic
+    }
     for word, targets in settings.items():
         if word not in owners:  # "temperature" is a climate's before a light's
             owners[word] = targets
@@ -166,13 +185,13 @@ def _own_words(key: str | None) -> LanguageWords:
     everything = _rule_words(intents, _ALL_RULES)
     by_rule = _rule_kinds(intents)
     if any(map(is_unspaced, kinds)):  # no word spaces: only the words of a kind's own rule
-        kinds = {}
+        kinds, with_value = {}, {}
     kinds = {word: targets for word, targets in kinds.items() if word not in everything}
     for word, named in by_rule.items():
         if word not in generic:
             kinds[word] = kinds.get(word, frozenset()) | named
     generic |= set(owners) - set(kinds)
-    return LanguageWords(kinds, frozenset(generic), everything)
+    return LanguageWords(kinds, frozenset(generic), everything, with_value)
 
 
 def _block_words(intents: Intents, block: IntentData) -> set[str]:
@@ -222,7 +241,7 @@ def _rule_kinds(intents: Intents) -> dict[str, frozenset[str]]:
 
 def _block_targets(intent: str, block: IntentData) -> set[str]:
     """Return the domains and device classes a template block acts on (empty: any)."""
-    targets = set(_INTENT_DOMAINS.get(intent, ()))
+    targets = set(INTENT_DOMAINS.get(intent, ()))
     for context in (block.slots, block.requires_context):
         for key in ("domain", "device_class"):
             value = context.get(key)
@@ -230,7 +249,7 @@ def _block_targets(intent: str, block: IntentData) -> set[str]:
                 targets.add(value)
             elif isinstance(value, list):
                 targets.update(str(item) for item in value)
-    return targets
+    return targets - _UNLISTED
 
 
 def _texts(

@@ -26,7 +26,8 @@ from .language_words import NO_WORDS, LanguageWords
 from .text import is_unspaced, word_matches, words
 
 _FEW = 2  # a name word shared by more entities is narrowed by a named place
-_KIND_ENDING = 2  # letters an inflection may add to a kind word
+_MANY_KINDS = 3  # a word that sets the values of more kinds names no kind
+_KIND_ENDING = 3  # letters an inflection may add to a word ("sovrum" → "sovrummet")
 _INFLECTED_KIND = 4  # a kind word this long is found inflected ("Heizungen", "Küchenlicht")
 # What else people mean by a kind: the sensors that answer "how warm", "is anyone there".
 _RELATED: dict[str, frozenset[str]] = {
@@ -73,24 +74,41 @@ class _Request:
         self._joined = "".join(self.words)
 
     def says(self, known: str, *, exact: bool = False) -> bool:
-        """Return whether the request says `known` (inflected, unless `exact`)."""
+        """Return whether the request says `known` (inflected; only by its ending if `exact`)."""
         if is_unspaced(known):
             return known in self._joined
-        if exact:
-            return known in self.words
+        if exact:  # a compound may start with it ("Rolgordijnstand"), not end with it
+            return any(
+                word == known or _is_inflection(word, known) or _starts_compound(word, known)
+                for word in self.words
+            )
         return any(
-            word == known or (word not in self._generic and word_matches(word, known))
+            word == known
+            or _is_inflection(word, known)
+            or (word not in self._generic and word_matches(word, known))
             for word in self.words
         )
 
-    def kinds(self, language: LanguageWords) -> set[str]:
-        """Return the domains and device classes the request's kind words name."""
+    def kinds(self, language: LanguageWords, places: Iterable[str] = ()) -> set[str]:
+        """Return the domains and device classes the request's kind words name.
+
+        Words of the named places are no kind words ("sobi" of "Dnevna soba" is no vacuum's
+        room); in a request with a number, a word names the kinds whose values it sets as well,
+        and one that sets many kinds' values names none.
+        """
         found: set[str] = set()
         for known, targets in language.kinds.items():
             if is_unspaced(known) and known in self._joined:
                 found |= targets
+        place_words = set(places)
+        has_value = any(char.isdigit() for char in self._joined)
         for word in self.words:
-            if word in language.kinds:
+            if any(word == known or _is_inflection(word, known) for known in place_words):
+                continue
+            if has_value and word in language.with_value:
+                targets = language.with_value[word]
+                found |= targets if len(targets) <= _MANY_KINDS else set()
+            elif word in language.kinds:
                 found |= language.kinds[word]
             elif word not in self._generic:
                 for known, targets in language.kinds.items():
@@ -147,11 +165,13 @@ class HomeMatcher:
         """Return the entities a request refers to and the places (as entity ids) it names."""
         if not request.words:
             return set(), earlier
-        kinds = request.kinds(self._language)
         in_places: set[str] = set()
+        said_places: set[str] = set()
         for place, members in self._places.items():
             if self._says_name(request, place):
                 in_places |= members
+                said_places.update(place)
+        kinds = request.kinds(self._language, said_places)
         distinct, common = self._named(request, in_places)
         named = distinct | common
         places = in_places or (earlier if kinds and not named else set())
@@ -206,8 +226,17 @@ def _is_kind_form(word: str, known: str) -> bool:
     """
     if len(known) < _INFLECTED_KIND:
         return False
-    if word.endswith(known):
-        return True
+    return word.endswith(known) or _is_inflection(word, known)
+
+
+def _starts_compound(word: str, known: str) -> bool:
+    return len(known) >= _INFLECTED_KIND and word.startswith(known)
+
+
+def _is_inflection(word: str, known: str) -> bool:
+    """Return whether `word` is `known` with its last letter changed or a short ending added."""
+    if len(known) < _INFLECTED_KIND:  # "TVen", "TVmens"
+        return word_matches(word, known)
     shared = next(
         (index for index, (a, b) in enumerate(zip(word, known, strict=False)) if a != b),
         min(len(word), len(known)),

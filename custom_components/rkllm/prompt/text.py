@@ -15,9 +15,9 @@ import unicodedata
 _UMLAUTS = (("ae", "a"), ("oe", "o"), ("ue", "u"))
 _MARKED_SCRIPTS_END = "\u0530"  # Latin, Greek, Cyrillic, Armenian: marks are accents
 _SHORT = 3  # a known word this short matches itself with at most a short ending
-_SHORT_ENDING = 2
+_SHORT_ENDING = 4  # "TV" → "TVen", "TVmens"
 _INSIDE = 4  # a core this long is found anywhere in a said word (compounds)
-_PROCLITIC = 3  # letters a said word may have in front of a shorter core ("بال", "ב")
+_PROCLITIC = 4  # letters a said word may have in front of a shorter core ("وبال", "ב")
 # Scripts written without spaces between words: names are found as substrings.
 _UNSPACED = (
     ("\u0e00", "\u0eff"),  # Thai, Lao
