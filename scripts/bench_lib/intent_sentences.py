@@ -30,7 +30,7 @@ from hassil.intents import IntentData, Intents, RangeSlotList, TextSlotList
 from hassil.parse_expression import parse_sentence
 import home_assistant_intents
 
-from .language_homes import ROLES, home_spec
+from bench_lib.language_homes import ROLES, home_spec
 
 # The integration's matcher, by its Home Assistant path (mypy knows the package as `rkllm`).
 _WORDS: Any = importlib.import_module("custom_components.rkllm.prompt.language_words")
@@ -114,6 +114,22 @@ def measure(language: str, per_intent: int = PER_INTENT) -> Recall:
         else:
             misses.append(sample)
     return Recall(language, len(samples), found, listed, tuple(misses))
+
+
+def by_language(languages: list[str], per_intent: int = PER_INTENT) -> dict[str, dict[str, Any]]:
+    """Return, per language, its sentences, recall, mean listed entities and home size."""
+    found: dict[str, dict[str, Any]] = {}
+    for language in languages:
+        result = measure(language, per_intent)
+        found[language] = {
+            "sentences": result.sentences,
+            "recall": result.recall,
+            "mean_listed": result.mean_listed,
+            "listed": result.listed,
+            "home": len(ROLES),
+            "misses": [sample.text for sample in result.misses[:3]],
+        }
+    return found
 
 
 def home_entities(language: str) -> list[Any]:
