@@ -26,6 +26,7 @@ from .language_words import NO_WORDS, LanguageWords
 from .text import is_unspaced, word_matches, words
 
 _FEW = 2  # a name word shared by more entities is narrowed by a named place
+_SHORT_CORE = 3  # letters of a known word's start any form of it has
 _MANY_KINDS = 3  # a word that sets the values of more kinds names no kind
 _KIND_ENDING = 3  # letters an inflection may add to a word ("sovrum" → "sovrummet")
 _INFLECTED_KIND = 4  # a kind word this long is found inflected ("Heizungen", "Küchenlicht")
@@ -77,6 +78,8 @@ class _Request:
         """Return whether the request says `known` (inflected; only by its ending if `exact`)."""
         if is_unspaced(known):
             return known in self._joined
+        if known[:_SHORT_CORE] not in self._joined:  # every way to say it holds its start
+            return False
         if exact:  # a compound may start with it ("Rolgordijnstand"), not end with it
             return any(
                 word == known or _is_inflection(word, known) or _starts_compound(word, known)
