@@ -80,6 +80,7 @@ def test_spelling_is_folded() -> None:
     assert words("TV-Hintergrundbeleuchtung!") == ["tv", "hintergrundbeleuchtung"]
     assert words("Ночная лампа, 客厅灯") == ["ночная", "лампа", "客厅灯"]
     assert words("बैठक कक्ष") == ["बैठक", "कक्ष"]  # vowel signs stay in the word
+    assert words("暂停TV") == ["暂停", "tv"]
     assert word_matches("лампу", "лампа")
     assert word_matches("konyhaban", "konyha")
     assert word_matches("tven", "tv")

@@ -49,10 +49,22 @@ def normalize(text: str) -> str:
 
 
 def words(text: str) -> list[str]:
-    """Return the normalized words of `text` (letters, marks and digits; any script)."""
-    return "".join(
-        char if unicodedata.category(char)[0] in "LMN" else " " for char in normalize(text)
-    ).split()
+    """Return the normalized words of `text` (letters, marks and digits; any script).
+
+    A word ends where a script without spaces meets another ("暂停TV" → "暂停", "tv").
+    """
+    kept: list[str] = []
+    unspaced = False
+    for char in normalize(text):
+        if unicodedata.category(char)[0] not in "LMN":
+            kept.append(" ")
+            continue
+        if unicodedata.category(char)[0] == "L":
+            if is_unspaced(char) != unspaced and kept:
+                kept.append(" ")
+            unspaced = is_unspaced(char)
+        kept.append(char)
+    return "".join(kept).split()
 
 
 def is_unspaced(word: str) -> bool:
