@@ -169,3 +169,27 @@ def test_unknown_language_falls_back() -> None:
     unknown = HomeMatcher(home, load_language_words("xx"))
     assert {e.entity_id for e in unknown.match(["kuchni"])} == {"light.a", "switch.b"}
     assert {e.entity_id for e in unknown.match(["czajnika"])} == {"switch.b"}
+
+
+@pytest.mark.parametrize(
+    ("language", "text"),
+    [
+        ("sv", "nästa på TVen"),
+        ("da", "sluk TVet i stuen"),
+        ("nb", "pause TVen"),
+        ("hu", "TVt állítsd le"),
+        ("ca", "apaga la TV"),
+        ("it", "spegni la TV del soggiorno"),
+        ("zh-CN", "暂停TV"),
+    ],
+)
+def test_short_names_with_endings(language: str, text: str) -> None:
+    """A short name with a definite ending or a case attached ("TVen", "TVt") is found."""
+    home = [
+        Entity("media_player.tv", "media_player", ("TV",), ("Stue",), (), "tv"),
+        Entity("light.a", "light", ("Taklampe",), ("Kjøkken",)),
+        Entity("switch.b", "switch", ("Tvättmaskin",), ("Tvättstuga",)),
+    ]
+    listed = _home_ids(home, language, text)
+    assert "media_player.tv" in listed
+    assert "switch.b" not in listed
