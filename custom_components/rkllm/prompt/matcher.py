@@ -75,12 +75,17 @@ class _Request:
         self._joined = "".join(self.words)
 
     def says(self, known: str, *, exact: bool = False) -> bool:
-        """Return whether the request says `known` (inflected; only by its ending if `exact`)."""
+        """Return whether the request says `known`, inflected or in a compound.
+
+        `exact`: a word of a name of common words only ("Licht") is said as written, with an
+        inflected ending, or at the start of a compound ("Rolgordijnstand"), never at its end
+        ("Oberlicht").
+        """
         if is_unspaced(known):
             return known in self._joined
         if known[:_SHORT_CORE] not in self._joined:  # every way to say it holds its start
             return False
-        if exact:  # a compound may start with it ("Rolgordijnstand"), not end with it
+        if exact:
             return any(
                 word == known or _is_inflection(word, known) or _starts_compound(word, known)
                 for word in self.words

@@ -67,6 +67,7 @@ def words(text: str) -> list[str]:
     return "".join(kept).split()
 
 
+@lru_cache(maxsize=65536)
 def is_unspaced(word: str) -> bool:
     """Return whether `word` is written in a script without spaces between words."""
     return any(low <= char <= high for char in word for low, high in _UNSPACED)
