@@ -250,7 +250,7 @@ class _Choice:
         self.named: _HomeEntity | None = None
         self.uses_name = False
         self.attached = False
-        """The template attaches an ending to the next list's value: use a name's first form."""
+        """The template attaches letters to the next list's value: use a name's first form."""
 
     def texts(self, expression: Expression) -> Iterator[str]:
         """Yield the pieces of one random sentence of `expression`."""
@@ -275,7 +275,10 @@ class _Choice:
             items = expression.items
             for index, item in enumerate(items):
                 following = items[index + 1] if index + 1 < len(items) else None
-                self.attached = following is not None and _starts_with_letter(following)
+                before = items[index - 1] if index else None
+                self.attached = (following is not None and _touches(following, 0)) or (
+                    before is not None and _touches(before, -1)
+                )
                 yield from self.texts(item)
 
     def _list(self, reference: ListReference) -> Iterator[str]:
@@ -342,14 +345,14 @@ class _Choice:
         return self.home.areas[index]
 
 
-def _starts_with_letter(expression: Expression) -> bool:
-    """Return whether `expression` can start with a letter (an ending attached to a value)."""
+def _touches(expression: Expression, end: int) -> bool:
+    """Return whether `expression` can start (`end` 0) or end (-1) with a letter."""
     if isinstance(expression, TextChunk):
-        return expression.text[:1].isalnum()
+        return expression.text[end:][:1].isalnum() if expression.text else False
     if isinstance(expression, Alternative):
-        return any(_starts_with_letter(item) for item in expression.items)
+        return any(_touches(item, end) for item in expression.items)
     if isinstance(expression, Group) and expression.items:
-        return _starts_with_letter(expression.items[0])
+        return _touches(expression.items[end], end)
     return False
 
 

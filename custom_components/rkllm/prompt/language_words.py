@@ -34,6 +34,7 @@ from .text import is_unspaced, normalize, words
 _ENGLISH = "en"
 _UNLISTED = frozenset({"calendar", "script"})  # never among the devices listed: no kind
 _CLASS_LIST = "classes"  # a value list of device classes ("cover_classes")
+_STATE_LIST = "_states"  # a value list of states ("cover_states", "bs_open_states")
 _SETTING_INTENTS = frozenset(
     {
         "HassClimateSetTemperature",
@@ -291,9 +292,16 @@ def _texts(
 def _list_texts(
     name: str, lists: Mapping[str, Any], rules: Mapping[str, Sentence], visiting: set[str]
 ) -> Iterator[str]:
-    """Yield the texts of a value list (names, areas, numbers and wildcards: a gap)."""
+    """Yield the texts of a value list (names, areas, states, numbers, wildcards: a gap).
+
+    A state ("open", "on") is said of many kinds: a request's kind comes from its other words.
+    """
     slot_list = lists.get(name)
-    if name in _PLACE_LISTS or not isinstance(slot_list, TextSlotList):
+    if (
+        name in _PLACE_LISTS
+        or name.endswith(_STATE_LIST)
+        or not isinstance(slot_list, TextSlotList)
+    ):
         yield " "
         return
     for value in slot_list.values:
