@@ -37,6 +37,9 @@ MEASURES = {
 }
 # Figures the issue asks for, by key (the 10-entity home is the only home of --quick).
 EXPECTED_KEYS = {
+    "relevance_complete",
+    "relevance_lowest",
+    "relevance_listed",
     "first_text_slowest_prompt.10",
     "first_text.10",
     "answer_end.10",

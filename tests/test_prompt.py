@@ -323,7 +323,9 @@ async def test_aliases_and_floors_from_the_registries(
     sent = emulator.requests[-1].messages
     assert "Areas: Ground floor: Kitchen; Living Room." in sent[0]["content"]
     assert sent[-1]["content"].startswith("Devices:\nKitchen: light (Kitchen Ceiling/Big Light)\n")
-    await conversation.async_converse(hass, "Licht im EG aus", None, Context(), agent_id=agent)
+    await conversation.async_converse(
+        hass, "Licht im EG aus", None, Context(), language="de", agent_id=agent
+    )
     block = emulator.requests[-1].messages[-1]["content"]
     assert block.startswith(
         "Devices:\nKitchen: light (Counter Lights, Kitchen Ceiling/Big Light, Pantry Light)\n"

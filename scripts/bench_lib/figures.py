@@ -45,6 +45,7 @@ GERMAN_HOME = 119  # German names and aliases: must fit the context
 RESTART_GOAL = 1.0  # seconds: first text after a restart minus a warm turn's
 LAG_GOAL = 0.050  # seconds after the server's first token
 TOKENS_RATIO_GOAL = 0.5
+MEAN_LISTED_GOAL = 4.0  # entities listed per sentence from HA's templates
 TOOL_RATIO_GOAL = 0.35
 RATE_GOAL = 0.99
 P50_GOAL = 0.003
@@ -117,6 +118,7 @@ class Builder:
         parts: tuple[tuple[str, Callable[[], None]], ...] = (
             (M1, self.first_text),
             (M2, self.prompt_size),
+            (M2, self.relevance),
             (M3, self.tool_round_trip),
             (M4, self.overhead),
             (M5, self.residency),
@@ -272,6 +274,56 @@ class Builder:
                         check=ours_at_most(CONTEXT),
                     )
                 )
+
+    def relevance(self) -> None:
+        """Recall and entities listed on sentences from HA's templates, over all languages.
+
+        The peer lists every exposed entity: it never misses and lists the whole home.
+        """
+        by_language = self.raw.relevance
+        if not by_language:
+            return
+        complete = [lang for lang, row in by_language.items() if row["recall"] >= 1.0]
+        lowest = min(by_language, key=lambda lang: by_language[lang]["recall"])
+        sentences = sum(row["sentences"] for row in by_language.values())
+        listed = sum(row["listed"] for row in by_language.values())
+        home = max(row["home"] for row in by_language.values())
+        below = sorted(set(by_language) - set(complete))
+        self.add(
+            Figure(
+                M2,
+                "relevance_complete",
+                f"languages whose every sentence lists its devices, of {len(by_language)}",
+                "languages",
+                float(len(complete)),
+                float(len(by_language)),
+                goal="all",
+                check=ours_at_least(len(by_language)),
+                note=f"below: {', '.join(below)}" if below else "",
+            )
+        )
+        self.add(
+            Figure(
+                M2,
+                "relevance_lowest",
+                f"lowest recall of a language ({lowest}), {sentences} sentences in all",
+                "%",
+                100 * by_language[lowest]["recall"],
+                100.0,
+            )
+        )
+        self.add(
+            Figure(
+                M2,
+                "relevance_listed",
+                f"entities listed per sentence, mean over all languages (homes of {home})",
+                "entities",
+                listed / sentences,
+                float(home),
+                goal=f"ours ≤ {MEAN_LISTED_GOAL}",
+                check=ours_at_most(MEAN_LISTED_GOAL),
+            )
+        )
 
     # -- 3 ---------------------------------------------------------------------------------
 

@@ -191,6 +191,16 @@ def _prompt_table(raw: Raw, size: str) -> str:
     return "\n".join(lines)
 
 
+def _relevance_table(raw: Raw) -> str:
+    lines = ["| Language | Sentences | Recall | Listed per sentence |", "|---|---|---|---|"]
+    lines += [
+        f"| {language} | {row['sentences']} | {100 * row['recall']:.1f} % | "
+        f"{row['mean_listed']:.2f} |"
+        for language, row in raw.relevance.items()
+    ]
+    return "\n".join(lines)
+
+
 def summary_figures(figures: list[Figure]) -> list[Figure]:
     """Return the figures that have a goal."""
     return [figure for figure in figures if figure.check is not None]
@@ -256,6 +266,9 @@ def markdown(raw: Raw, figures: list[Figure], missing: list[str] | None = None) 
         if not chosen:
             continue
         lines += ["", f"## {measure}", "", DEFINITIONS[measure], "", figure_table(chosen)]
+        if measure == M2 and raw.relevance:
+            lines += ["", "Relevance per language (sentences from HA's templates):", ""]
+            lines.append(_relevance_table(raw))
         if measure == M1:
             goal_home = str(raw.meta["plan"]["goal_home"])
             lines += [

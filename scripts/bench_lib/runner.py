@@ -23,7 +23,7 @@ from typing import Any
 
 import aiohttp
 
-from bench_lib import agents, german_home, homes, load, restart, vision
+from bench_lib import agents, german_home, homes, intent_sentences, load, restart, vision
 from bench_lib.agents import Agent, Side
 from bench_lib.proxy import RecordingProxy
 from bench_lib.server import EmulatorRecords, Recorder, ServerRecord, Snapshot
@@ -57,6 +57,7 @@ NOT_MEASURED = (
         "the bench does not replay the corpus"
     ),
 )
+QUICK_LANGUAGES = ("en", "de", "ru", "zh-CN")  # --quick: relevance in a few languages
 # The sections of a run, by the name `--only` takes (set-up and first turns always run).
 SECTIONS = (
     "first-text",
@@ -111,6 +112,8 @@ class Raw:
     residency: dict[str, Any] = field(default_factory=dict)
     concurrency: dict[str, Any] = field(default_factory=dict)
     load: dict[str, Any] = field(default_factory=dict)
+    relevance: dict[str, Any] = field(default_factory=dict)
+    """Per language: sentences from HA's templates, recall, mean entities listed."""
 
 
 def rss_mib(pid: int | None) -> float:
@@ -204,6 +207,16 @@ class Bench:
         root.mkdir(parents=True)
         (root / haconfig.MARKER).write_text("Made by scripts/bench; recreated on every run.\n")
 
+    async def relevance(self) -> None:
+        """Measure the matcher on sentences from HA's templates in every language (no server)."""
+        quick = self.plan.timing == "fast"
+        languages = list(QUICK_LANGUAGES) if quick else intent_sentences.languages()
+        per_intent = 3 if quick else intent_sentences.PER_INTENT
+        async with self.progress.step(f"relevance recall in {len(languages)} languages"):
+            self.raw.relevance = await asyncio.to_thread(
+                intent_sentences.by_language, languages, per_intent
+            )
+
     # -- the run ---------------------------------------------------------------------------
 
     async def run(self) -> Raw:
@@ -279,6 +292,8 @@ class Bench:
             finally:
                 if proxy is not None:
                     await proxy.stop()
+        if self.plan.wants("prompt-size"):
+            await self.relevance()
         self.raw.meta["seconds"] = round(time.time() - started, 1)
         self.raw.meta["errors"] = self.errors
         return self.raw

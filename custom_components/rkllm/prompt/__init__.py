@@ -18,7 +18,7 @@ from homeassistant.core import HomeAssistant
 from ..api import ChatMessage, MessageRole
 from ..const import ANSWER_TOKEN_RESERVE
 from ..models import ModelProfile
-from .devices import with_device_block
+from .devices import async_language_words, with_device_block
 from .history import MESSAGE_OVERHEAD_TOKENS, ContextTooSmallError, async_fit_history, chat_messages
 from .static import async_static_prompt
 from .tokens import async_get_tokenizer_cache
@@ -43,7 +43,8 @@ class PromptSettings:
     max_history: int
     """Earlier user turns kept at most."""
     language: str | None = None
-    """The pipeline's language: the model is asked to answer in it (unless English)."""
+    """The pipeline's language: the model is asked to answer in it (unless English), and the
+    devices a request names are found with its words (else Home Assistant's language's)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -86,7 +87,8 @@ async def async_build_request(
         chat_log.content, time_notes=static.time_notes, names=static.model_names
     )
     if static.home:
-        history = with_device_block(history, static.home, chat_log)
+        words = await async_language_words(hass, settings.language or hass.config.language)
+        history = with_device_block(history, static.home, chat_log, words)
     counter = await async_get_tokenizer_cache(hass).async_get(profile)
     fitted = await async_fit_history(
         hass,

@@ -11,8 +11,10 @@ from functools import lru_cache
 from typing import Any
 
 from homeassistant.components import conversation
+from homeassistant.core import HomeAssistant
 
 from ..api import ChatMessage, MessageRole
+from .language_words import NO_WORDS, LanguageWords, load_language_words
 from .matcher import Entity, HomeMatcher
 from .system import entity_listing
 
@@ -20,19 +22,26 @@ ENTITY_BLOCK_HEADER = "Devices:"
 RECENT_USER_TURNS = 3  # user messages (and the tool calls after them) matched for entities
 
 
+async def async_language_words(hass: HomeAssistant, language: str | None) -> LanguageWords:
+    """Return the kind and generic words of `language`, read in the executor once."""
+    return await hass.async_add_executor_job(load_language_words, language)
+
+
 @lru_cache(maxsize=8)
-def home_matcher(home: tuple[Entity, ...]) -> HomeMatcher:
+def home_matcher(home: tuple[Entity, ...], language: LanguageWords = NO_WORDS) -> HomeMatcher:
     """Return the index of a home, built once while its exposed entities stay the same.
 
-    Indexing stems every name (tens of milliseconds for a few hundred entities); matching a
-    request against the index is a fraction of a millisecond.
+    Indexing splits every name into words (milliseconds for a few hundred entities);
+    matching a request against the index is about a millisecond.
     """
-    return HomeMatcher(home)
+    return HomeMatcher(home, language)
 
 
-def entity_block(home: tuple[Entity, ...], texts: Iterable[str]) -> str:
+def entity_block(
+    home: tuple[Entity, ...], texts: Iterable[str], language: LanguageWords = NO_WORDS
+) -> str:
     """Return the lines of the entities `texts` can refer to ("" when none)."""
-    matched = home_matcher(home).match(texts)
+    matched = home_matcher(home, language).match(texts)
     if not matched:
         return ""
     return entity_listing(
@@ -49,10 +58,13 @@ def entity_block(home: tuple[Entity, ...], texts: Iterable[str]) -> str:
 
 
 def with_device_block(
-    messages: list[ChatMessage], home: tuple[Entity, ...], chat_log: conversation.ChatLog
+    messages: list[ChatMessage],
+    home: tuple[Entity, ...],
+    chat_log: conversation.ChatLog,
+    language: LanguageWords = NO_WORDS,
 ) -> list[ChatMessage]:
     """Return `messages` with the conversation's entities in front of the last user message."""
-    if not (block := entity_block(home, conversation_texts(chat_log))):
+    if not (block := entity_block(home, conversation_texts(chat_log), language)):
         return messages
     last = max(i for i, m in enumerate(messages) if m.role is MessageRole.USER)
     changed = list(messages)

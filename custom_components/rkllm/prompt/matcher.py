@@ -1,165 +1,45 @@
 """Which exposed entities a request can refer to: by name, alias, area, floor or kind word.
 
-Pure Python (no Home Assistant), so the benchmark can measure recall on the same corpus as the
-tests. Matching favours recall: an entity the user means must never be missed, while a few
+Pure Python (no Home Assistant), so the benchmark can measure recall on the same sentences as
+the tests. Matching favours recall: an entity the user means must never be missed, while a few
 extra lines only cost a few prompt tokens. A request refers to
 
-* an entity by its name or an alias (every word of it, in any order: "the light in the
-  kitchen" names "Kitchen light"), or by a word only entity names use ("sofa", "kettle");
+* an entity by its name or an alias (every word of it, in any order and inflection: "the light
+  in the kitchen" names "Kitchen light"), or by a word only entity names use ("sofa");
 * an area (or floor) by its name or alias: the area's entities, narrowed to the kinds of device
-  the request names ("kitchen lights", "Rollläden im Wohnzimmer") when it names any;
+  the request names ("kitchen lights") when it names any, and listed in full unless the
+  entities it names are in that area ("Schalte im Büro alles aus" beside a scene "Alles aus");
 * a kind of device alone ("are any windows open?", "alle Lichter aus"): every such entity,
   unless an area or an entity was named.
 
-Words are compared case- and accent-free (`Küche` = `kuche` = `Kueche`), with plural and
-inflection endings of English and German removed, and German compounds ("Küchenlicht") are
-split at words the home knows.
+The language's kind words and generic words ("turn", "the", "aus") come from Home Assistant's
+own sentence templates (`language_words`); a generic word is matched as written only, so a verb
+or a particle never stands for a name ("schalte" is not "Schalter", "aus" not "Außen").
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from dataclasses import dataclass
-import re
-import unicodedata
 
-_MIN_STEM = 3  # letters a stem keeps
-_MIN_COMPOUND_PART = 4  # known words this long are found inside longer words
+from .language_words import NO_WORDS, LanguageWords
+from .text import is_unspaced, word_matches, words
+
 _FEW = 2  # a name word shared by more entities is narrowed by a named place
-_SUFFIXES = ("en", "er", "es", "e", "s")
-_UMLAUTS = (("ae", "a"), ("oe", "o"), ("ue", "u"))
-_SWITCH_VERB = re.compile(r"\bswitch(?:es|ed)?\s+(?:it\s+|them\s+)?(?:on|off)\b")
-
-
-@dataclass(frozen=True, slots=True)
-class Kind:
-    """A kind of device people name with a word: domains, device classes and the words."""
-
-    domains: frozenset[str]
-    device_classes: frozenset[str]
-    words: tuple[str, ...]
-
-
-def _words_of(text: str) -> list[str]:
-    return text.split()
-
-
-def _kind(domains: str, device_classes: str, words: str) -> Kind:
-    return Kind(
-        frozenset(_words_of(domains)), frozenset(_words_of(device_classes)), tuple(_words_of(words))
-    )
-
-
-# English and German words for kinds of device (any form: they are stemmed like the request).
-KINDS: dict[str, Kind] = {
-    "light": _kind(
-        "light",
-        "",
-        "light lights lamp lamps lighting bulb bulbs spot spots licht lichter lampe lampen "
-        "leuchte leuchten beleuchtung birne strahler",
-    ),
-    "switch": _kind(
-        "switch input_boolean",
-        "outlet",
-        "switch switches plug plugs outlet outlets socket sockets steckdose steckdosen "
-        "stecker zwischenstecker",
-    ),
-    "fan": _kind("fan", "", "fan fans ventilator ventilatoren lufter"),
-    "cover": _kind(
-        "cover",
-        "awning blind curtain shade shutter garage gate",
-        "cover covers blind blinds shade shades shutter shutters curtain curtains awning "
-        "rollo rollos rolladen rollladen jalousie jalousien vorhang vorhange gardine "
-        "gardinen markise",
-    ),
-    "door": _kind(
-        "lock", "door garage_door gate", "door doors tur turen tor garagentor gate eingang"
-    ),
-    "window": _kind("", "window", "window windows fenster"),
-    "lock": _kind(
-        "lock", "lock", "lock locks unlock locked schloss abschliessen aufschliessen verriegeln"
-    ),
-    "motion": _kind(
-        "",
-        "motion occupancy presence moving",
-        "motion movement presence occupied bewegung bewegungsmelder anwesenheit praesenz",
-    ),
-    "temperature": _kind(
-        "climate weather water_heater",
-        "temperature",
-        "temperature temperatures temp degrees warm warmer cold colder hot celsius "
-        "temperatur temperaturen grad kalt kalter heiss",
-    ),
-    "humidity": _kind(
-        "humidifier",
-        "humidity moisture",
-        "humidity humid moisture feuchtigkeit luftfeuchtigkeit luftfeuchte feucht",
-    ),
-    "climate": _kind(
-        "climate water_heater",
-        "",
-        "heating heater heaters thermostat ac aircon conditioning heizung heizungen "
-        "thermostat klima klimaanlage heizkorper",
-    ),
-    "media": _kind(
-        "media_player",
-        "tv speaker receiver",
-        "tv television music speaker speakers radio volume song fernseher musik "
-        "lautsprecher lautstarke radio",
-    ),
-    "power": _kind(
-        "",
-        "power energy current voltage",
-        "power energy watt watts consumption electricity strom leistung verbrauch energie",
-    ),
-    "sensor": _kind("sensor binary_sensor", "", "sensor sensors sensoren fuhler"),
-    "battery": _kind("", "battery", "battery batteries akku batterie"),
-    "vacuum": _kind("vacuum", "", "vacuum robot hoover staubsauger saugroboter"),
-    "scene": _kind("scene", "", "scene scenes szene szenen"),
-    "valve": _kind("valve", "", "valve valves ventil ventile"),
+_SHORT_CORE = 3  # letters of a known word's start any form of it has
+_MANY_KINDS = 3  # a word that sets the values of more kinds names no kind
+_KIND_ENDING = 3  # letters an inflection may add to a word ("sovrum" → "sovrummet")
+_INFLECTED_KIND = 4  # a kind word this long is found inflected ("Heizungen", "Küchenlicht")
+# What else people mean by a kind: the sensors that answer "how warm", "is anyone there".
+_RELATED: dict[str, frozenset[str]] = {
+    "climate": frozenset({"temperature", "water_heater"}),
+    "weather": frozenset({"temperature", "humidity"}),
+    "person": frozenset({"motion", "occupancy", "presence", "moving"}),
+    "garage": frozenset({"garage_door"}),
+    "door": frozenset({"garage_door", "lock", "opening"}),
+    "window": frozenset({"opening"}),
+    "gate": frozenset({"garage_door", "door", "opening"}),
 }
-
-# Words that never make an entity's name distinctive.
-STOPWORDS = frozenset(
-    _words_of(
-        "a an the and or of in on off to at for my our all any every is are it its this that "
-        "please turn set what whats how much many left right main big small "
-        "der die das den dem des ein eine einen und oder im in am an aus auf zu von vom zum zur "
-        "mein meine alle bitte mach schalte ist sind"
-    )
-)
-
-
-def normalize(text: str) -> str:
-    """Return `text` case-, accent- and umlaut-spelling-free (`Küche`, `Kueche` → `kuche`)."""
-    folded = unicodedata.normalize("NFKD", text.casefold().replace("ß", "ss"))
-    plain = "".join(char for char in folded if not unicodedata.combining(char))
-    for written, letter in _UMLAUTS:
-        plain = plain.replace(written, letter)
-    return plain
-
-
-def words(text: str) -> list[str]:
-    """Return the normalized words of `text`."""
-    return re.findall(r"[a-z0-9]+", normalize(text))
-
-
-def stem(word: str) -> str:
-    """Return `word` without plural and inflection endings (`lampen` → `lamp`)."""
-    changed = True
-    while changed:
-        changed = False
-        for suffix in _SUFFIXES:
-            if word.endswith(suffix) and len(word) - len(suffix) >= _MIN_STEM:
-                word = word[: -len(suffix)]
-                changed = True
-                break
-    return word
-
-
-def stems(text: str) -> frozenset[str]:
-    """Return the stems of the words of `text`."""
-    return frozenset(stem(word) for word in words(text))
 
 
 @dataclass(frozen=True, slots=True)
@@ -180,41 +60,101 @@ class Entity:
 @dataclass(frozen=True, slots=True)
 class _Indexed:
     entity: Entity
-    name_stems: tuple[frozenset[str], ...]
-    """The stems of each name and alias."""
+    names: tuple[tuple[str, ...], ...]
+    """The words of each name and alias."""
     kinds: frozenset[str]
+    """Its domain, device class and the kinds its name's words name."""
+
+
+class _Request:
+    """The words of one request, compared with the home's words."""
+
+    def __init__(self, text: str, language: LanguageWords) -> None:
+        self.words = words(text)
+        self._generic = language.generic
+        self._joined = "".join(self.words)
+
+    def says(self, known: str, *, exact: bool = False) -> bool:
+        """Return whether the request says `known`, inflected or in a compound.
+
+        `exact`: a word of a name of common words only ("Licht") is said as written, with an
+        inflected ending, or at the start of a compound ("Rolgordijnstand"), never at its end
+        ("Oberlicht").
+        """
+        if is_unspaced(known):
+            return known in self._joined
+        if known[:_SHORT_CORE] not in self._joined:  # every way to say it holds its start
+            return False
+        if exact:
+            return any(
+                word == known or _is_inflection(word, known) or _starts_compound(word, known)
+                for word in self.words
+            )
+        return any(
+            word == known
+            or _is_inflection(word, known)
+            or (word not in self._generic and word_matches(word, known))
+            for word in self.words
+        )
+
+    def kinds(self, language: LanguageWords, places: Iterable[str] = ()) -> set[str]:
+        """Return the domains and device classes the request's kind words name.
+
+        Words of the named places are no kind words ("sobi" of "Dnevna soba" is no vacuum's
+        room); in a request with a number, a word names the kinds whose values it sets as well,
+        and one that sets many kinds' values names none.
+        """
+        found: set[str] = set()
+        for known, targets in language.kinds.items():
+            if is_unspaced(known) and known in self._joined:
+                found |= targets
+        place_words = set(places)
+        has_value = any(char.isdigit() for char in self._joined)
+        for word in self.words:
+            if any(word == known or _is_inflection(word, known) for known in place_words):
+                continue
+            if has_value and word in language.with_value:
+                targets = language.with_value[word]
+                found |= targets if len(targets) <= _MANY_KINDS else set()
+            elif word in language.kinds:
+                found |= language.kinds[word]
+            elif word not in self._generic:
+                for known, targets in language.kinds.items():
+                    if _is_kind_form(word, known):
+                        found |= targets
+        for kind in list(found):
+            found |= _RELATED.get(kind, frozenset())
+        return found
 
 
 class HomeMatcher:
-    """The entities of one home, indexed for matching requests."""
+    """The entities of one home, indexed for matching requests in one language."""
 
-    def __init__(self, entities: Iterable[Entity]) -> None:
+    def __init__(self, entities: Iterable[Entity], language: LanguageWords = NO_WORDS) -> None:
         """Index the home's entities (names, areas, floors, kinds)."""
+        self._language = language
         self._entities = [
-            _Indexed(entity, tuple(stems(name) for name in entity.names), _kinds_of(entity))
+            _Indexed(
+                entity,
+                tuple(tuple(words(name)) for name in entity.names),
+                _kinds_of(entity, language),
+            )
             for entity in entities
         ]
-        places: dict[frozenset[str], set[str]] = {}
+        places: dict[tuple[str, ...], set[str]] = {}
         for item in self._entities:
             for place in (*item.entity.areas, *item.entity.floors):
-                if place_stems := stems(place):
-                    places.setdefault(place_stems, set()).add(item.entity.entity_id)
+                if place_name := tuple(words(place)):
+                    places.setdefault(place_name, set()).add(item.entity.entity_id)
         self._places = places
+        self._common = language.generic | language.kinds.keys()
+        """Words said as written only: a name of these alone is said word for word."""
         place_words = {word for key in places for word in key}
-        kind_words = {stem(word) for kind in KINDS.values() for word in kind.words}
         self._distinctive: dict[str, set[str]] = {}
         for item in self._entities:
-            for name in item.name_stems:
-                for word in name - place_words - kind_words - _STOP_STEMS:
+            for name in item.names:
+                for word in set(name) - self._common - place_words:
                     self._distinctive.setdefault(word, set()).add(item.entity.entity_id)
-        vocabulary = {
-            word for item in self._entities for name in item.entity.names for word in words(name)
-        }
-        vocabulary |= {word for key in places for word in key}
-        vocabulary |= {normalize(word) for kind in KINDS.values() for word in kind.words}
-        self._parts = sorted(w for w in vocabulary if len(w) >= _MIN_COMPOUND_PART)
-        # Short words are found at the end of a compound only: its head ("Kellertür").
-        self._heads = sorted(w for w in vocabulary if len(w) == _MIN_STEM)
 
     def match(self, texts: Iterable[str]) -> list[Entity]:
         """Return the entities any of `texts` can refer to, in the home's order.
@@ -225,81 +165,101 @@ class HomeMatcher:
         wanted: set[str] = set()
         places: set[str] = set()
         for text in texts:
-            found, places = self._match_one(text, places)
+            found, places = self._match_one(_Request(text, self._language), places)
             wanted |= found
         return [item.entity for item in self._entities if item.entity.entity_id in wanted]
 
-    def _match_one(self, text: str, earlier_places: set[str]) -> tuple[set[str], set[str]]:
-        """Return the entities `text` refers to and the places (as entity ids) it names."""
-        request = self._request_stems(text)
-        if not request:
-            return set(), earlier_places
-        kinds = {key for key, kind in KINDS.items() if request & _KIND_STEMS[key]}
+    def _match_one(self, request: _Request, earlier: set[str]) -> tuple[set[str], set[str]]:
+        """Return the entities a request refers to and the places (as entity ids) it names."""
+        if not request.words:
+            return set(), earlier
         in_places: set[str] = set()
+        said_places: set[str] = set()
         for place, members in self._places.items():
-            if place <= request:
+            if self._says_name(request, place):
                 in_places |= members
-        named: set[str] = set()
-        for word in request & self._distinctive.keys():
-            owners = self._distinctive[word]
-            # A word many names share ("ceiling") is narrowed by a named place, like a kind.
-            named |= owners & in_places if in_places and len(owners) > _FEW else owners
-        named |= {
-            item.entity.entity_id
-            for item in self._entities
-            if any(name and name <= request for name in item.name_stems)
-        }
-        places = in_places or (earlier_places if kinds and not named else set())
-        if places and (kinds or not named):
+                said_places.update(place)
+        kinds = request.kinds(self._language, said_places)
+        distinct, common = self._named(request, in_places)
+        named = distinct | common
+        places = in_places or (earlier if kinds and not named else set())
+        if places and (kinds or not named & places):
             chosen = {
                 item.entity.entity_id
                 for item in self._entities
                 if item.entity.entity_id in places and (not kinds or item.kinds & kinds)
             }
             return named | chosen, places
-        if named or not kinds:
+        if distinct or not kinds:
             return named, places
-        return {item.entity.entity_id for item in self._entities if item.kinds & kinds}, set()
+        return common | {
+            item.entity.entity_id for item in self._entities if item.kinds & kinds
+        }, set()
 
-    def _request_stems(self, text: str) -> set[str]:
-        """Return the request's stems, with compounds split at known words."""
-        cleaned = _SWITCH_VERB.sub(" ", normalize(text))
-        found: set[str] = set()
-        for word in re.findall(r"[a-z0-9]+", cleaned):
-            found.add(stem(word))
-            if len(word) > _MIN_COMPOUND_PART:
-                found.update(stem(part) for part in self._parts if part != word and part in word)
-                found.update(
-                    stem(head)
-                    for head in self._heads
-                    if word.endswith(head) and len(word) - len(head) >= _MIN_COMPOUND_PART
-                )
-        return found
+    def _named(self, request: _Request, in_places: set[str]) -> tuple[set[str], set[str]]:
+        """Return the entities the request names: by a distinctive word, by common words only.
+
+        A name of common words only ("Garagentor", "Licht") may stand for its kind as well.
+        """
+        named: set[str] = set()
+        for word, owners in self._distinctive.items():
+            if request.says(word):
+                # A word many names share ("ceiling") is narrowed by a named place, like a kind.
+                named |= owners & in_places if in_places and len(owners) > _FEW else owners
+        common: set[str] = set()
+        for item in self._entities:
+            for name in item.names:
+                if self._says_name(request, name):
+                    if all(word in self._common for word in name):
+                        common.add(item.entity.entity_id)
+                    else:
+                        named.add(item.entity.entity_id)
+        return named, common
+
+    def _says_name(self, request: _Request, name: tuple[str, ...]) -> bool:
+        """Return whether the request says every word of a name (a place's or an entity's).
+
+        A name of common words only ("Licht", "Alles aus") must be said as written.
+        """
+        if not name:
+            return False
+        exact = all(word in self._common for word in name)
+        return all(request.says(word, exact=exact) for word in name)
 
 
-def _kinds_of(entity: Entity) -> frozenset[str]:
-    """Return the kinds an entity is: by domain, device class, or a kind word in its name."""
-    name_words = [word for name in entity.names for word in words(name)]
-    kinds: set[str] = set()
-    for key, kind in KINDS.items():
-        device_class = entity.device_class or ""
-        by_type = entity.domain in kind.domains or device_class in kind.device_classes
-        if by_type or any(
-            stem(word) in _KIND_STEMS[key]
-            or any(len(part) >= _MIN_COMPOUND_PART and part in word for part in _KIND_PARTS[key])
-            for word in name_words
-        ):
-            kinds.add(key)
+def _is_kind_form(word: str, known: str) -> bool:
+    """Return whether `word` is an inflection of a kind word or a compound ending in it.
+
+    Stricter than a name's comparison: a kind wrongly seen narrows a place to that kind.
+    """
+    if len(known) < _INFLECTED_KIND:
+        return False
+    return word.endswith(known) or _is_inflection(word, known)
+
+
+def _starts_compound(word: str, known: str) -> bool:
+    return len(known) >= _INFLECTED_KIND and word.startswith(known)
+
+
+def _is_inflection(word: str, known: str) -> bool:
+    """Return whether `word` is `known` with its last letter changed or a short ending added."""
+    if len(known) < _INFLECTED_KIND:  # "TVen", "TVmens"
+        return word_matches(word, known)
+    shared = next(
+        (index for index, (a, b) in enumerate(zip(word, known, strict=False)) if a != b),
+        min(len(word), len(known)),
+    )
+    return shared >= len(known) - 1 and len(word) <= len(known) + _KIND_ENDING
+
+
+def _kinds_of(entity: Entity, language: LanguageWords) -> frozenset[str]:
+    """Return the kinds an entity is: its domain, device class and its name's kind words."""
+    kinds = {entity.domain}
+    if entity.device_class:
+        kinds.add(entity.device_class)
+    for name in entity.names:
+        for word in words(name):
+            targets = language.kinds.get(word, frozenset())
+            if len(targets) == 1:  # "Temperature" names no light, though light sets one
+                kinds |= targets | _RELATED.get(next(iter(targets)), frozenset())
     return frozenset(kinds)
-
-
-_KIND_STEMS = {
-    key: frozenset(stem(normalize(word)) for word in kind.words) for key, kind in KINDS.items()
-}
-_KIND_PARTS = {key: tuple(normalize(word) for word in kind.words) for key, kind in KINDS.items()}
-_STOP_STEMS = frozenset(stem(word) for word in STOPWORDS)
-
-
-def relevant_entities(entities: Sequence[Entity], texts: Iterable[str]) -> list[Entity]:
-    """Return the entities of `entities` that any of `texts` can refer to."""
-    return HomeMatcher(entities).match(texts)
