@@ -64,6 +64,7 @@ from .const import (
 from .coordinator import RkllmDataUpdateCoordinator
 from .errors import log_failure, spoken_key
 from .models import ModelProfile
+from .pool.deadlines import patience_of
 from .prompt import (
     ContextTooSmallError,
     PromptRequest,
@@ -339,6 +340,8 @@ class RkllmLLMEntity(Entity):
             think=setup.think,
             response_format=response_format,
             deadline=setup.deadline,
+            prompt_tokens=request.tokens,
+            patience=patience_of(self._settings),
         )
         async for _content in chat_log.async_add_delta_content_stream(
             self.entity_id, self._deltas(stream, setup, request.tools, result)

@@ -31,7 +31,7 @@ from .models import (
     ServerInfo,
     ToolCall,
 )
-from .timeouts import DEFAULT_TIMEOUTS, Timeouts
+from .timeouts import DEFAULT_TIMEOUTS, StreamLimits, Timeouts
 
 __all__ = [
     "DEFAULT_TIMEOUTS",
@@ -61,6 +61,7 @@ __all__ = [
     "RkllamaTimeoutError",
     "RkllamaUnsupportedError",
     "ServerInfo",
+    "StreamLimits",
     "Timeouts",
     "ToolCall",
 ]

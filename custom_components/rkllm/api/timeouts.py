@@ -24,3 +24,17 @@ class Timeouts:
 
 
 DEFAULT_TIMEOUTS = Timeouts()
+
+
+@dataclass(frozen=True, slots=True)
+class StreamLimits:
+    """One answer's own limits, in seconds; they take the place of `Timeouts`' for it.
+
+    The caller derives them from what the server should take for this request (its prompt,
+    whether the model must load, the server's measured rates).
+    """
+
+    first_chunk: float
+    """From sending the request to its first line."""
+    idle: float
+    """Between two lines that carry data."""

@@ -17,7 +17,7 @@ import asyncio
 from collections import Counter, deque
 from collections.abc import AsyncGenerator, AsyncIterator, Sequence
 import contextlib
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 import time
 
 from homeassistant.core import CALLBACK_TYPE, HomeAssistant, callback
@@ -29,11 +29,13 @@ from ..api import (
     ChatOptions,
     JsonValue,
     RkllamaError,
+    RkllamaTimeoutError,
 )
-from ..const import DOMAIN, LOGGER
+from ..const import DEFAULT_PATIENCE, DOMAIN, LOGGER
 from ..coordinator import RkllmDataUpdateCoordinator
+from .deadlines import stream_limits
 from .keep_loaded import to_preload, to_touch
-from .placement import Ticket, place
+from .placement import NoServerError, Ticket, place
 from .repairs import clear_model_issues, report_model_issue
 from .residency import ModelResidency
 from .server import Npu, PoolServer
@@ -65,6 +67,8 @@ class _Question:
     think: bool | None
     response_format: JsonValue
     deadline: float | None
+    prompt_tokens: int
+    patience: float
 
 
 class NpuPool:
@@ -171,19 +175,26 @@ class NpuPool:
         think: bool | None = None,
         response_format: JsonValue = None,
         deadline: float | None = None,
+        prompt_tokens: int = 0,
+        patience: float = DEFAULT_PATIENCE,
     ) -> AsyncGenerator[ChatChunk]:
         """Stream one answer of the model `choice` from the best server.
 
         `own_entry` is the asking agent's config entry: its server wins ties. `deadline`
-        (event-loop time) bounds the answer.
+        (event-loop time) bounds the answer. The first piece and each gap have deadlines
+        derived from `prompt_tokens` and the server's figures (see `deadlines`), lengthened
+        by the agent's `patience`.
 
         Raises:
             PoolBusyError: the queue is full, or no server became free in time.
+            NoServerError: every server that has the model is known to be down.
             RkllamaError: every server that could answer failed before its first word (the
                 last server's error), or the answer broke off after it.
 
         """
-        question = _Question(messages, options, think, response_format, deadline)
+        question = _Question(
+            messages, options, think, response_format, deadline, prompt_tokens, patience
+        )
         tried: set[str] = set()
         last_error: RkllamaError | None = None
         while True:
@@ -228,10 +239,32 @@ class NpuPool:
         load: asyncio.Task[None] | None,
         question: _Question,
     ) -> AsyncGenerator[ChatChunk]:
-        """Stream the answer from `server`, once the load of its model (if any) is done."""
-        if load is not None:
-            await asyncio.shield(load)
+        """Stream the answer from `server`, once the load of its model (if any) is done.
+
+        The load counts against the first-word deadline; past it, the load goes on for the
+        next request and this one fails before its first word (so it may go elsewhere).
+        """
         coordinator = server.coordinator
+        if (load_seconds := server.residency.mean_load_seconds) is not None:
+            coordinator.figures.record_load(load_seconds)
+        limits = stream_limits(
+            coordinator.figures,
+            coordinator.client.timeouts,
+            question.prompt_tokens,
+            loads=load is not None,
+            patience=question.patience,
+        )
+        if load is not None:
+            loop = asyncio.get_running_loop()
+            first_by = loop.time() + limits.first_chunk
+            try:
+                async with asyncio.timeout_at(first_by):
+                    await asyncio.shield(load)
+            except TimeoutError as err:
+                raise RkllamaTimeoutError(
+                    f"{coordinator.name}: {model} did not load within {limits.first_chunk:.1f} s"
+                ) from err
+            limits = replace(limits, first_chunk=max(0.0, first_by - loop.time()))
         async with contextlib.aclosing(
             coordinator.client.chat(
                 question.messages,
@@ -240,6 +273,7 @@ class NpuPool:
                 think=question.think,
                 response_format=question.response_format,
                 deadline=question.deadline,
+                limits=limits,
             )
         ) as chunks:
             async for chunk in chunks:
@@ -331,6 +365,8 @@ class NpuPool:
                 continue
             self._queue.remove(ticket)
             if isinstance(placement, RkllamaError):
+                if isinstance(placement, NoServerError):
+                    self._poll_down_servers(ticket.choice)
                 ticket.future.set_exception(placement)
                 continue
             server, model = placement
@@ -340,6 +376,16 @@ class NpuPool:
             ticket.load = self._start_answer(server, model)
             ticket.future.set_result(placement)
         self._notify()
+
+    @callback
+    def _poll_down_servers(self, choice: str) -> None:
+        """Ask the down servers that have `choice` to poll soon: a good poll brings one back."""
+        for server in self.servers.values():
+            if not server.reachable and server.coordinator.offers(choice) is not None:
+                coordinator = server.coordinator
+                coordinator.config_entry.async_create_background_task(
+                    self.hass, coordinator.async_request_refresh(), f"{DOMAIN} poll a down server"
+                )
 
     @callback
     def _notify(self) -> None:
@@ -501,6 +547,7 @@ __all__ = [
     "QUEUE_LIMIT",
     "QUEUE_TIMEOUT",
     "ModelInUseError",
+    "NoServerError",
     "NpuPool",
     "PoolBusyError",
     "async_get_pool",
