@@ -81,9 +81,9 @@ class ServerFigures:
             self.prefill_rate = prefill
         if (decode := stats.tokens_per_second) is not None:
             self.decode_rate = decode
-        if self.prefill_rate and stats.prompt_tokens:
-            prefill_seconds = stats.prompt_tokens / self.prefill_rate
-            self.overhead = max(0.0, stats.time_to_first_chunk - prefill_seconds)
+        # Without the server's prefill time the whole wait counts (on the safe side).
+        prefill_seconds = stats.prompt_eval_seconds or 0.0
+        self.overhead = max(0.0, stats.time_to_first_chunk - prefill_seconds)
 
     def record_load(self, seconds: float) -> None:
         """Adopt the time a model load took."""
