@@ -57,6 +57,7 @@ class RkllamaEmulator:
         if runner.server is None:
             raise RuntimeError("aiohttp runner has no server")
         self._runner = runner
+        self.state.controls = self
         self._listener = Listener(runner.server, host)
         await self._listener.start(port)
         if self.state.faults.is_active(Fault.REFUSE):
