@@ -27,7 +27,7 @@ from custom_components.rkllm.const import CONF_KEEP_LOADED
 from custom_components.rkllm.coordinator import ServerFigures
 from custom_components.rkllm.llm_entity import PARTIAL_MARK
 from custom_components.rkllm.pool import deadlines
-from rkllama_emulator import EmulatorConfig, Fault, RkllamaEmulator, Timing
+from rkllama_emulator import BOARD_TIMING, EmulatorConfig, Fault, RkllamaEmulator, Timing
 
 from .conftest import TEST_MODEL, add_server, assert_speakable, say, speech, stored_log
 
@@ -40,6 +40,8 @@ SPOKEN = {
 BRIEF = {CONF_MODEL: TEST_MODEL, CONF_PROMPT: "Be brief.", CONF_KEEP_LOADED: True}
 FLOOR = 0.5
 """Seconds: the first-word and gap floors, scaled down for the tests."""
+REAL_FLOORS = {"FIRST_WORD_FLOOR": deadlines.FIRST_WORD_FLOOR, "GAP_FLOOR": deadlines.GAP_FLOOR}
+QUESTION_250 = "Please read this note. " + "The quick brown fox jumps over the lazy dog. " * 22
 
 
 @pytest.fixture(autouse=True)
@@ -147,6 +149,38 @@ async def test_silent_server_fails_over(
     assert len(answers) == 2  # one answer per question: never twice
     emulator.clear_faults()
     await hass.config_entries.async_unload(other.entry_id)
+
+
+@pytest.mark.parametrize("emulator_config_timing", [BOARD_TIMING])
+@pytest.mark.parametrize("with_second_board", [False, True], ids=["alone", "second_board"])
+async def test_silent_board_within_the_goals(
+    hass: HomeAssistant,
+    init_integration: MockConfigEntry,
+    emulator: RkllamaEmulator,
+    monkeypatch: pytest.MonkeyPatch,
+    with_second_board: bool,
+) -> None:
+    """Board timing, real floors, a ~250-token prompt, model resident: given up within 6 s.
+
+    Alone, the sentence is spoken by then; with a second board, its answer comes within 8 s.
+    """
+    for name, value in REAL_FLOORS.items():
+        monkeypatch.setattr(deadlines, name, value)
+    cid = await _measured(hass, init_integration)
+    async with RkllamaEmulator(emulator.config) as board:
+        if with_second_board:
+            other = await add_server(hass, board.url)
+        emulator.set_fault(Fault.HANG)
+        async with asyncio.timeout(8.0 if with_second_board else 6.0):
+            result = await say(hass, init_integration, QUESTION_250 + "What is my name?", cid)
+        emulator.clear_faults()
+        if with_second_board:
+            assert speech(result) == "Your name is Ada."
+            assert _chats(board) == 1
+            await hass.config_entries.async_unload(other.entry_id)
+        else:
+            _spoken(result, "timeout")
+    assert emulator.requests[-1].prompt_tokens >= 250
 
 
 # -- a server known to be down ---------------------------------------------------------------
