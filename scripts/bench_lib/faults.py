@@ -18,20 +18,17 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-from datetime import datetime
-import json
 from pathlib import Path
-import shutil
 import sys
 from typing import Any
 
 import aiohttp
 
-from bench_lib.pool import _entity
+from bench_lib.pool import conversation_entity, fresh_root, start_home, write_results
 from bench_lib.timed import TimedTurn, converse
-from demo_lib import haconfig, integration
+from demo_lib import integration
 from demo_lib.hass import HassClient
-from demo_lib.launch import HOST, start_emulator, start_hass
+from demo_lib.launch import start_emulator
 from demo_lib.procs import DemoError, ManagedProcess, stop_processes
 from demo_lib.progress import Progress
 
@@ -79,27 +76,19 @@ class FaultBench:
 
     async def run(self) -> dict[str, Any]:
         """Run every measure; return the results."""
-        if self.root.exists():
-            if any(self.root.iterdir()) and not (self.root / haconfig.MARKER).exists():
-                raise DemoError(f"{self.root} was not made by this benchmark: refusing to delete")
-            shutil.rmtree(self.root)
-        self.root.mkdir(parents=True)
-        (self.root / haconfig.MARKER).write_text("Made by scripts/bench --faults.\n")
+        fresh_root(self.root, "scripts/bench --faults")
         async with aiohttp.ClientSession() as session:
             for index in range(2):
                 await self._start_board(session, index)
-            config_dir = self.root / "ha"
-            haconfig.write_config_dir(
-                config_dir, port=self.args.ha_port, integration_dir=ROOT / "custom_components/rkllm"
+            client, ws = await start_home(
+                self.progress, self.processes, session, self.root, self.args.ha_port
             )
-            client = HassClient(f"http://{HOST}:{self.args.ha_port}", session)
-            _process, ws = await start_hass(self.progress, self.processes, client, config_dir, USER)
             try:
                 home = await integration.add_server(client, self.urls[0])
                 subentry = await integration.add_agent(
                     client, ws, home, MODEL, "Faults", llm_hass_api=()
                 )
-                agent = await _entity(ws, subentry)
+                agent = await conversation_entity(ws, subentry)
                 await self._measures(session, client, agent)
             finally:
                 await ws.close()
@@ -258,12 +247,7 @@ async def _main(args: argparse.Namespace) -> int:
     finally:
         await stop_processes(bench.processes, progress)
     results["goals"] = goals(results)
-    args.output_dir.mkdir(parents=True, exist_ok=True)
-    stamp = datetime.now().astimezone().strftime("%Y-%m-%d-%H%M")
-    path = args.output_dir / f"faults-{stamp}.json"
-    path.write_text(json.dumps(results, indent=2, ensure_ascii=False) + "\n")
-    print(json.dumps(results, indent=2, ensure_ascii=False))
-    print(f"\nResults: {path}")
+    write_results(results, args.output_dir, "faults")
     return 0 if all(results["goals"].values()) or args.quick else 1
 
 
