@@ -181,9 +181,8 @@ class NpuPool:
         """Stream one answer of the model `choice` from the best server.
 
         `own_entry` is the asking agent's config entry: its server wins ties. `deadline`
-        (event-loop time) bounds the answer. The first piece and each gap have deadlines
-        derived from `prompt_tokens` and the server's figures (see `deadlines`), lengthened
-        by the agent's `patience`.
+        (event-loop time) bounds the answer; `prompt_tokens` and the agent's `patience` set
+        the first-word and gap deadlines (see `deadlines`).
 
         Raises:
             PoolBusyError: the queue is full, or no server became free in time.
@@ -216,14 +215,9 @@ class NpuPool:
                         spoken = spoken or bool(chunk.content or chunk.thinking or chunk.tool_calls)
                         yield chunk
             except RkllamaError as err:
-                self._on_failure(server, model, err)
+                self._on_failure(server, model, err, retried=not spoken)
                 if spoken:
                     raise
-                LOGGER.info(
-                    "%s failed before the first word (%s); trying another server",
-                    server.coordinator.name,
-                    err,
-                )
                 tried.add(server.entry_id)
                 last_error = err
             else:
@@ -281,10 +275,18 @@ class NpuPool:
                     coordinator.async_record_inference(model, chunk.stats)
                 yield chunk
 
-    def _on_failure(self, server: PoolServer, model: str, err: RkllamaError) -> None:
+    def _on_failure(
+        self, server: PoolServer, model: str, err: RkllamaError, *, retried: bool
+    ) -> None:
         coordinator = server.coordinator
         report_model_issue(self.hass, coordinator.config_entry, model, err)
         coordinator.async_mark_unreachable(err)
+        if retried:
+            LOGGER.info(
+                "%s failed before the first word (%s); trying another server",
+                coordinator.name,
+                err,
+            )
 
     def _on_success(self, server: PoolServer, model: str) -> None:
         coordinator = server.coordinator
@@ -366,7 +368,7 @@ class NpuPool:
             self._queue.remove(ticket)
             if isinstance(placement, RkllamaError):
                 if isinstance(placement, NoServerError):
-                    self._poll_down_servers(ticket.choice)
+                    self._poll_down_servers()
                 ticket.future.set_exception(placement)
                 continue
             server, model = placement
@@ -378,10 +380,10 @@ class NpuPool:
         self._notify()
 
     @callback
-    def _poll_down_servers(self, choice: str) -> None:
-        """Ask the down servers that have `choice` to poll soon: a good poll brings one back."""
+    def _poll_down_servers(self) -> None:
+        """Ask the servers known down to poll soon (debounced): a good poll brings one back."""
         for server in self.servers.values():
-            if not server.reachable and server.coordinator.offers(choice) is not None:
+            if not server.reachable:
                 coordinator = server.coordinator
                 coordinator.config_entry.async_create_background_task(
                     self.hass, coordinator.async_request_refresh(), f"{DOMAIN} poll a down server"
