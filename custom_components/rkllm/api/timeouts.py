@@ -16,9 +16,11 @@ class Timeouts:
     load: float = 300.0
     """A model load (upstream waits up to 300 s for its worker)."""
     first_chunk: float = 120.0
-    """From sending a chat request to its first line: queue wait + model load + prefill."""
+    """From sending a chat request to its first line (prefill); a request's own
+    `StreamLimits` take its place, and the pool keeps this as their ceiling."""
     idle: float = 60.0
-    """Between two lines that carry data; keep-alive blank lines do not count."""
+    """Between two lines that carry data; keep-alive blank lines do not count. The ceiling
+    of a request's own gap limit."""
     drain: float = 600.0
     """Reading an abandoned answer to its end in the background, in total."""
 
