@@ -45,6 +45,8 @@ def _routes(flavour: Flavour) -> list[web.RouteDef]:
     """Return the route table of a flavour."""
     common = [
         web.get(f"{routes_debug.DEBUG_PREFIX}/requests", routes_debug.requests),
+        web.post(f"{routes_debug.DEBUG_PREFIX}/fault", routes_debug.set_fault),
+        web.post(f"{routes_debug.DEBUG_PREFIX}/clear", routes_debug.clear_faults),
         web.get("/", routes_info.root),
         web.get("/models", routes_info.models),
         web.post("/pull", routes_native.pull),

@@ -11,6 +11,8 @@ class Fault(StrEnum):
     """A misbehaviour the emulator can be told to show."""
 
     REFUSE = "refuse"
+    SILENT_PORT = "silent_port"
+    """The port accepts connections and never answers (a crashed server's worker holds it)."""
     HANG = "hang"
     DROP_MID_STREAM = "drop_mid_stream"
     HTTP_500 = "http_500"
@@ -37,7 +39,7 @@ class Fault(StrEnum):
     UNLISTED_TOOL_CALL = "unlisted_tool_call"
 
 
-SERVER_FAULTS = frozenset({Fault.REFUSE, Fault.NOT_RKLLAMA})
+SERVER_FAULTS = frozenset({Fault.REFUSE, Fault.SILENT_PORT, Fault.NOT_RKLLAMA})
 LOAD_FAULTS = frozenset({Fault.LOAD_FAILURE, Fault.INVALID_MAGIC})
 HELD_FAULTS = frozenset(
     {

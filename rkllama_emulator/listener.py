@@ -1,4 +1,4 @@
-"""The listening socket, which the REFUSE fault closes and re-opens on the same port."""
+"""The listening socket: REFUSE closes it, SILENT_PORT swaps in one that never answers."""
 
 from __future__ import annotations
 
@@ -19,6 +19,22 @@ def listen_socket(host: str, port: int) -> socket.socket:
     return sock
 
 
+class _Silent(asyncio.Protocol):
+    """Accept a connection, read nothing, answer nothing."""
+
+    def __init__(self, held: set[asyncio.BaseTransport]) -> None:
+        self._held = held
+        self._transport: asyncio.BaseTransport | None = None
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        self._transport = transport
+        self._held.add(transport)
+
+    def connection_lost(self, exc: Exception | None) -> None:  # noqa: ARG002 - protocol API
+        if self._transport is not None:
+            self._held.discard(self._transport)
+
+
 class Listener:
     """Accepts connections for an aiohttp low-level server; can stop and resume listening."""
 
@@ -30,6 +46,8 @@ class Listener:
         self._server: asyncio.Server | None = None
         self._closed: list[asyncio.Server] = []
         self._pending: socket.socket | None = None
+        self._silent: asyncio.Server | None = None
+        self._held: set[asyncio.BaseTransport] = set()
 
     @property
     def listening(self) -> bool:
@@ -61,8 +79,29 @@ class Listener:
             self._closed.append(self._server)
             self._server = None
 
+    def silence(self) -> asyncio.Task[None]:
+        """Accept connections on the port and never answer; the socket listens at once."""
+        self.refuse()
+        sock = listen_socket(self.host, self.port)
+        loop = asyncio.get_running_loop()
+
+        async def serve() -> None:
+            self._silent = await loop.create_server(lambda: _Silent(self._held), sock=sock)
+
+        return loop.create_task(serve())
+
+    def _end_silence(self) -> None:
+        if self._silent is not None:
+            self._silent.close()
+            self._closed.append(self._silent)
+            self._silent = None
+        for transport in list(self._held):
+            transport.close()
+        self._held.clear()
+
     def resume(self) -> asyncio.Task[None] | None:
         """Listen again on the same port; the socket listens before this returns."""
+        self._end_silence()
         if self.listening:
             return None
         sock = listen_socket(self.host, self.port)
@@ -72,6 +111,7 @@ class Listener:
     async def close(self) -> None:
         """Stop listening for good."""
         self.refuse()
+        self._end_silence()
         if self._pending is not None:
             self._pending.close()
             self._pending = None

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from .faults import Fault
 from .state import STATE_KEY
 from .wire import json_body
 
@@ -40,3 +41,23 @@ async def requests(request: web.Request) -> web.Response:
             "max_concurrent_inferences": state.engine.max_running,
         }
     )
+
+
+async def set_fault(request: web.Request) -> web.Response:
+    """POST /_emulator/fault {"fault", "times" (null: until cleared), "delay"}: set a fault."""
+    state = request.app[STATE_KEY]
+    body = await request.json()
+    try:
+        fault = Fault(body["fault"])
+        times = None if body.get("times") is None else int(body["times"])
+        delay = float(body.get("delay", 0.0))
+    except (KeyError, TypeError, ValueError) as err:
+        return json_body({"error": f"bad fault request: {err}"}, status=400)
+    state.controls.set_fault(fault, times=times, delay=delay)
+    return json_body({"faults": [str(each) for each in state.faults.active()]})
+
+
+async def clear_faults(request: web.Request) -> web.Response:
+    """POST /_emulator/clear: clear every fault (and listen again)."""
+    request.app[STATE_KEY].controls.clear_faults()
+    return json_body({"faults": []})

@@ -57,10 +57,13 @@ class RkllamaEmulator:
         if runner.server is None:
             raise RuntimeError("aiohttp runner has no server")
         self._runner = runner
+        self.state.controls = self
         self._listener = Listener(runner.server, host)
         await self._listener.start(port)
         if self.state.faults.is_active(Fault.REFUSE):
             self._listener.refuse()
+        if self.state.faults.is_active(Fault.SILENT_PORT):
+            self._relisten = self._listener.silence()
         if self.config.multi_model:
             self.state.spawn(self.state.residency.monitor())
         return self.url
@@ -119,12 +122,14 @@ class RkllamaEmulator:
         self.state.faults.set(fault, times, delay)
         if fault is Fault.REFUSE and self._listener is not None:
             self._listener.refuse()
+        if fault is Fault.SILENT_PORT and self._listener is not None:
+            self._relisten = self._listener.silence()
 
     def clear_faults(self) -> None:
         """Deactivate every fault, release hung requests and listen again if refusing."""
         self.state.faults.clear()
-        if self._listener is not None and not self._listener.listening:
-            self._relisten = self._listener.resume()
+        if self._listener is not None:
+            self._relisten = self._listener.resume() or self._relisten
 
     def active_faults(self) -> list[Fault]:
         """Return the active faults."""
@@ -153,6 +158,18 @@ class RkllamaEmulator:
     def resident_models(self) -> list[str]:
         """Return the resident models, least recently called first."""
         return self.state.residency.resident_names()
+
+    @property
+    def open_connections(self) -> int:
+        """Return the HTTP connections open to the emulator right now (idle ones included)."""
+        if self._runner is None or self._runner.server is None:
+            return 0
+        # A handler held by a fault outlives its connection: count live sockets only.
+        return sum(
+            1
+            for handler in self._runner.server.connections
+            if handler.transport is not None and not handler.transport.is_closing()
+        )
 
     @property
     def disconnects(self) -> int:

@@ -40,6 +40,8 @@ class EmulatorState:
     legacy_streams: int = 0
     tasks: set[asyncio.Task[Any]] = field(default_factory=set)
     handler_tasks: set[asyncio.Task[Any]] = field(default_factory=set)
+    controls: Any = None
+    """The running emulator (set_fault, clear_faults), for the debug routes."""
 
     @classmethod
     def create(cls, config: EmulatorConfig) -> EmulatorState:

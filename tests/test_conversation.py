@@ -309,6 +309,7 @@ async def test_server_errors_spoken(
     assert speech(result).startswith(message)
     emulator.clear_faults()
     client.timeouts = replace(client.timeouts, first_chunk=10.0)
+    await mock_config_entry.runtime_data.coordinator.async_refresh()  # known down: rejoins
 
     result = await say(hass, mock_config_entry, "What is my name?", cid)
     assert speech(result) == "Your name is Ada."
@@ -333,6 +334,7 @@ async def test_dropped_mid_answer_keeps_partial(
     assert last.content.endswith(PARTIAL_MARK)
     assert last.content.startswith("145")
 
+    await mock_config_entry.runtime_data.coordinator.async_refresh()  # known down: rejoins
     result = await say(hass, mock_config_entry, "What is my name?", cid)
     assert speech(result) == "Your name is Ada."
     roles = [m["role"] for m in emulator.requests[-1].messages]

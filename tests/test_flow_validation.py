@@ -17,6 +17,7 @@ from pytest_homeassistant_custom_component.common import MockConfigEntry
 from custom_components.rkllm.const import (
     CONF_MAX_HISTORY,
     CONF_NUM_CTX,
+    CONF_PATIENCE,
     CONF_TEMPERATURE,
     CONF_TURN_TIMEOUT,
 )
@@ -47,6 +48,7 @@ CORRECTED: dict[str, Any] = {
         (CONF_TEMPERATURE, math.nan, "invalid_temperature"),
         (CONF_MAX_HISTORY, math.nan, "invalid_max_history"),
         (CONF_TURN_TIMEOUT, math.nan, "invalid_turn_timeout"),
+        (CONF_PATIENCE, math.nan, "invalid_patience"),
         (CONF_MODEL, "../../../tmp/x", "invalid_model_name"),
         (CONF_MODEL, "/etc/passwd", "invalid_model_name"),
         (CONF_MODEL, "models/../../x", "invalid_model_name"),
@@ -79,6 +81,8 @@ async def test_bad_input_refused_and_nothing_saved(  # noqa: PLR0917 - parametri
         user_input[field] = 6
     if field == CONF_TURN_TIMEOUT:
         user_input[field] = 120
+    if field == CONF_PATIENCE:
+        user_input[field] = 2
     result = await hass.config_entries.subentries.async_configure(result["flow_id"], user_input)
     assert result["type"] is FlowResultType.CREATE_ENTRY
     assert len(init_integration.subentries) == before + 1

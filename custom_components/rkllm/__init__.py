@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-from homeassistant.const import CONF_URL, Platform
-from homeassistant.core import HomeAssistant
+from homeassistant.const import CONF_URL, EVENT_HOMEASSISTANT_CLOSE, Platform
+from homeassistant.core import Event, HomeAssistant
 from homeassistant.helpers import config_validation as cv
-from homeassistant.helpers.aiohttp_client import async_get_clientsession
 from homeassistant.helpers.typing import ConfigType
 
 from .api import RkllamaClient
@@ -39,13 +38,19 @@ async def async_setup(hass: HomeAssistant, config: ConfigType) -> bool:  # noqa:
 async def async_setup_entry(hass: HomeAssistant, entry: RkllmConfigEntry) -> bool:
     """Set up one rkllama server from a config entry."""
     async_start_parser_import(hass)  # seconds of import, beside the first poll
-    client = RkllamaClient(
-        entry.data[CONF_URL],
-        session=async_get_clientsession(hass),
-        token=entry.data.get(CONF_TOKEN) or None,
-    )
-    coordinator = await RkllmDataUpdateCoordinator.async_create(hass, entry, client)
-    await coordinator.async_config_entry_first_refresh()
+    # The client's own connections: unloading or deleting the entry closes every one of them.
+    client = RkllamaClient(entry.data[CONF_URL], token=entry.data.get(CONF_TOKEN) or None)
+    try:
+        coordinator = await RkllmDataUpdateCoordinator.async_create(hass, entry, client)
+        await coordinator.async_config_entry_first_refresh()
+    except BaseException:
+        await client.close(0)
+        raise
+
+    async def close_at_stop(_event: Event) -> None:
+        await client.close(0)
+
+    entry.async_on_unload(hass.bus.async_listen_once(EVENT_HOMEASSISTANT_CLOSE, close_at_stop))
     pool = async_get_pool(hass)
     entry.runtime_data = RkllmRuntimeData(coordinator=coordinator, pool=pool)
     # Preloads the models agents keep loaded, on this server and the others that have them.
@@ -60,10 +65,13 @@ async def async_setup_entry(hass: HomeAssistant, entry: RkllmConfigEntry) -> boo
 
 
 async def async_unload_entry(hass: HomeAssistant, entry: RkllmConfigEntry) -> bool:
-    """Unload a config entry; streams still being read are drained first."""
+    """Unload a config entry; close its connections once abandoned answers are drained.
+
+    Reads still under way (a turn, a drain past the limit) end with the connections.
+    """
     unloaded = await hass.config_entries.async_unload_platforms(entry, PLATFORMS)
     if unloaded:
-        await entry.runtime_data.coordinator.client.wait_drained(UNLOAD_DRAIN_LIMIT)
+        await entry.runtime_data.coordinator.client.close(UNLOAD_DRAIN_LIMIT)
     return unloaded
 
 

@@ -27,6 +27,7 @@ from .const import (
     CONF_KEEP_LOADED,
     CONF_MAX_HISTORY,
     CONF_NUM_CTX,
+    CONF_PATIENCE,
     CONF_QUICK_CONFIRMATION,
     CONF_SHOW_THINKING,
     CONF_TEMPERATURE,
@@ -35,6 +36,7 @@ from .const import (
     DEFAULT_ENTITIES_IN_PROMPT,
     DEFAULT_KEEP_LOADED,
     DEFAULT_MAX_HISTORY,
+    DEFAULT_PATIENCE,
     DEFAULT_QUICK_CONFIRMATION,
     DEFAULT_SHOW_THINKING,
     DEFAULT_TEMPERATURE,
@@ -209,6 +211,9 @@ def _answer_fields(options: Mapping[str, Any]) -> Fields:
         _suggested(
             CONF_TURN_TIMEOUT, options.get(CONF_TURN_TIMEOUT, DEFAULT_TURN_TIMEOUT)
         ): _number(CONF_TURN_TIMEOUT, unit="s"),
+        _suggested(CONF_PATIENCE, options.get(CONF_PATIENCE, DEFAULT_PATIENCE)): _number(
+            CONF_PATIENCE, step=0.5, unit="x"
+        ),
         _suggested(
             CONF_KEEP_LOADED, options.get(CONF_KEEP_LOADED, DEFAULT_KEEP_LOADED)
         ): BooleanSelector(),

@@ -1,4 +1,4 @@
-"""Coordinator of one rkllama server: health, available and resident models, last figures."""
+"""Coordinator of one rkllama server: health, available and resident models, measured figures."""
 
 from __future__ import annotations
 
@@ -62,6 +62,34 @@ class InferenceRecord:
         )
 
 
+@dataclass(slots=True)
+class ServerFigures:
+    """Measured per server; None until an answer (or a load) has measured it."""
+
+    prefill_rate: float | None = None
+    """Prompt tokens a second, from the last answer that reported its prefill time."""
+    decode_rate: float | None = None
+    """Answer tokens a second of the last answer."""
+    overhead: float | None = None
+    """Seconds to the first piece that the prefill does not explain (the server's own work)."""
+    load_seconds: float | None = None
+    """Seconds the last model load took."""
+
+    def record_answer(self, stats: GenerationStats) -> None:
+        """Adopt the figures of a finished answer."""
+        if (prefill := stats.prompt_tokens_per_second) is not None:
+            self.prefill_rate = prefill
+        if (decode := stats.tokens_per_second) is not None:
+            self.decode_rate = decode
+        # Without the server's prefill time the whole wait counts (on the safe side).
+        prefill_seconds = stats.prompt_eval_seconds or 0.0
+        self.overhead = max(0.0, stats.time_to_first_chunk - prefill_seconds)
+
+    def record_load(self, seconds: float) -> None:
+        """Adopt the time a model load took."""
+        self.load_seconds = seconds
+
+
 @dataclass(frozen=True, slots=True)
 class RkllmServerState:
     """What the coordinator knows about the server."""
@@ -114,8 +142,11 @@ class RkllmDataUpdateCoordinator(DataUpdateCoordinator[RkllmServerState]):
 
         Kept while the server's list of models stays the same.
         """
-        self.prefill_rate: float | None = None
-        """Prompt tokens a second the server read in its last answer that reported it."""
+        self.known_down = False
+        """The last poll or request could not reach the server (not merely a slow or odd
+        answer): it gets no request until a poll succeeds."""
+        self.figures = ServerFigures()
+        """What the server was measured to take (prefill, decode, overhead, loads)."""
 
     @classmethod
     async def async_create(
@@ -140,13 +171,20 @@ class RkllmDataUpdateCoordinator(DataUpdateCoordinator[RkllmServerState]):
             models = await self.client.models()
             loaded = await self.client.loaded_models()
         except RkllamaError as err:
+            self.known_down = self.known_down or _gone(err)
             raise _setup_error(err, retry=UpdateFailed) from err
+        self.known_down = False
         previous = self.data.last_inference if self.data else None
         if self.data is None or [model.name for model in models] != self.data.model_names:
             self._names = {}  # the catalogue is asked again against the new model list
         return RkllmServerState(
             self.server_info, tuple(models), tuple(loaded), previous, polled_at=started
         )
+
+    @property
+    def prefill_rate(self) -> float | None:
+        """Return the prompt tokens a second the server read in its last measured answer."""
+        return self.figures.prefill_rate
 
     def server_model(self, choice: str) -> str:
         """Return the server's name for an agent's model choice."""
@@ -187,8 +225,7 @@ class RkllmDataUpdateCoordinator(DataUpdateCoordinator[RkllmServerState]):
     def async_record_inference(self, model: str, stats: GenerationStats) -> None:
         """Store the figures of an answer and update the sensors."""
         record = InferenceRecord.from_stats(model, stats)
-        if (rate := stats.prompt_tokens_per_second) is not None:
-            self.prefill_rate = rate
+        self.figures.record_answer(stats)
         if self.data is not None:
             self.async_set_updated_data(replace(self.data, last_inference=record))
 
@@ -198,8 +235,11 @@ class RkllmDataUpdateCoordinator(DataUpdateCoordinator[RkllmServerState]):
 
         Logged once; the next successful poll brings it back and logs the recovery.
         """
-        gone = isinstance(err, RkllamaConnectionError) and not isinstance(err, RkllamaTimeoutError)
-        if not gone or not self.last_update_success:
+        if not _gone(err):
+            return
+        self.known_down = True
+        if not self.last_update_success:
+            self.async_update_listeners()
             return
         LOGGER.warning("%s is unavailable: %s", self.name, err)
         self.last_update_success = False
@@ -214,6 +254,11 @@ class RkllmDataUpdateCoordinator(DataUpdateCoordinator[RkllmServerState]):
         self.config_entry.async_create_task(
             self.hass, self.async_refresh(), f"{DOMAIN} refresh after a model change"
         )
+
+
+def _gone(err: RkllamaError) -> bool:
+    """Return True when `err` says the server cannot be reached (not merely slow)."""
+    return isinstance(err, RkllamaConnectionError) and not isinstance(err, RkllamaTimeoutError)
 
 
 def _setup_error(

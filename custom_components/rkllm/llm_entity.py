@@ -63,6 +63,7 @@ from .coordinator import RkllmDataUpdateCoordinator
 from .errors import log_failure, spoken_key
 from .images import PreparedImages, with_images
 from .models import ModelProfile
+from .pool.deadlines import patience_of
 from .prompt import (
     ContextTooSmallError,
     PromptRequest,
@@ -355,6 +356,8 @@ class RkllmLLMEntity(Entity):
             think=setup.think,
             response_format=response_format,
             deadline=setup.deadline,
+            prompt_tokens=request.tokens,
+            patience=patience_of(self._settings),
         )
         async for _content in chat_log.async_add_delta_content_stream(
             self.entity_id, self._deltas(stream, setup, request.tools, result)

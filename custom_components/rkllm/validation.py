@@ -12,14 +12,17 @@ from homeassistant.const import CONF_MODEL
 from .const import (
     CONF_MAX_HISTORY,
     CONF_NUM_CTX,
+    CONF_PATIENCE,
     CONF_TEMPERATURE,
     CONF_TURN_TIMEOUT,
     MAX_MAX_HISTORY,
     MAX_NUM_CTX,
+    MAX_PATIENCE,
     MAX_TEMPERATURE,
     MAX_TURN_TIMEOUT,
     MIN_MAX_HISTORY,
     MIN_NUM_CTX,
+    MIN_PATIENCE,
     MIN_TEMPERATURE,
     MIN_TURN_TIMEOUT,
 )
@@ -36,6 +39,7 @@ NUMBER_LIMITS: dict[str, tuple[float, float, bool]] = {
     CONF_MAX_HISTORY: (MIN_MAX_HISTORY, MAX_MAX_HISTORY, True),
     CONF_TEMPERATURE: (MIN_TEMPERATURE, MAX_TEMPERATURE, False),
     CONF_TURN_TIMEOUT: (MIN_TURN_TIMEOUT, MAX_TURN_TIMEOUT, False),
+    CONF_PATIENCE: (MIN_PATIENCE, MAX_PATIENCE, False),
 }
 """Field: (lowest, highest, whole numbers only)."""
 

@@ -86,21 +86,13 @@ class PoolBench:
 
     async def run(self) -> dict[str, Any]:
         """Run every measure; return the results."""
-        if self.root.exists():
-            if any(self.root.iterdir()) and not (self.root / haconfig.MARKER).exists():
-                raise DemoError(f"{self.root} was not made by this benchmark: refusing to delete")
-            shutil.rmtree(self.root)
-        self.root.mkdir(parents=True)
-        (self.root / haconfig.MARKER).write_text("Made by scripts/bench --pool.\n")
+        fresh_root(self.root, "scripts/bench --pool")
         async with aiohttp.ClientSession() as session:
             for index in range(3):
                 await self._start_board(session, index)
-            config_dir = self.root / "ha"
-            haconfig.write_config_dir(
-                config_dir, port=self.args.ha_port, integration_dir=ROOT / "custom_components/rkllm"
+            client, ws = await start_home(
+                self.progress, self.processes, session, self.root, self.args.ha_port
             )
-            client = HassClient(f"http://{HOST}:{self.args.ha_port}", session)
-            _process, ws = await start_hass(self.progress, self.processes, client, config_dir, USER)
             try:
                 await self._measures(session, client, ws)
             finally:
@@ -133,7 +125,7 @@ class PoolBench:
     ) -> None:
         home = await integration.add_server(client, self.urls[0])
         subentry = await integration.add_agent(client, ws, home, MODEL, "Pool A", llm_hass_api=())
-        agent_a = await _entity(ws, subentry)
+        agent_a = await conversation_entity(ws, subentry)
         await self._resident(session, [self.urls[0]], [MODEL])
         await converse(client, agent_a, PROMPTS[0])  # warm-up: tokenizer, parser
 
@@ -153,9 +145,9 @@ class PoolBench:
         subentry_b = await integration.add_agent(
             client, ws, home, MODEL_B, "Pool B", llm_hass_api=()
         )
-        agent_b = await _entity(ws, subentry_b)
+        agent_b = await conversation_entity(ws, subentry_b)
         await self._resident(session, self.urls, [MODEL, MODEL_B])
-        agent_a = await _entity(ws, subentry)  # the entry reloaded with its new agent
+        agent_a = await conversation_entity(ws, subentry)  # the entry reloaded with its new agent
         loads_before = await self._loads(session)
         two = await self._burst(client, [agent_a, agent_b], "2 · two models alternating")
         loads_after = await self._loads(session)
@@ -254,7 +246,7 @@ class PoolBench:
             subentry = await integration.add_agent(
                 client, ws, entry_id, MODEL, "Proxy A", llm_hass_api=()
             )
-            agent = await _entity(ws, subentry)
+            agent = await conversation_entity(ws, subentry)
             # A proxy cannot tell which board holds which model: the preload reached one
             # board, and a restarted board loads the model on its first request. Warm up.
             await asyncio.gather(*(converse(client, agent, PROMPTS[0]) for _ in range(6)))
@@ -298,7 +290,44 @@ class PoolBench:
         return counts
 
 
-async def _entity(ws: HassWebSocket, subentry_id: str) -> str:
+def fresh_root(root: Path, made_by: str) -> None:
+    """Empty the work directory `root` (only one a benchmark made) and mark it as ours."""
+    if root.exists():
+        if any(root.iterdir()) and not (root / haconfig.MARKER).exists():
+            raise DemoError(f"{root} was not made by this benchmark: refusing to delete")
+        shutil.rmtree(root)
+    root.mkdir(parents=True)
+    (root / haconfig.MARKER).write_text(f"Made by {made_by}.\n")
+
+
+async def start_home(
+    progress: Progress,
+    processes: list[ManagedProcess],
+    session: aiohttp.ClientSession,
+    root: Path,
+    port: int,
+) -> tuple[HassClient, HassWebSocket]:
+    """Start Home Assistant with the integration in `root`/ha; return its clients."""
+    config_dir = root / "ha"
+    haconfig.write_config_dir(
+        config_dir, port=port, integration_dir=ROOT / "custom_components/rkllm"
+    )
+    client = HassClient(f"http://{HOST}:{port}", session)
+    _process, ws = await start_hass(progress, processes, client, config_dir, USER)
+    return client, ws
+
+
+def write_results(results: dict[str, Any], output_dir: Path, name: str) -> Path:
+    """Write `results` as `name`-<date>.json in `output_dir`, print them; return the path."""
+    output_dir.mkdir(parents=True, exist_ok=True)
+    path = output_dir / f"{name}-{datetime.now().astimezone().strftime('%Y-%m-%d-%H%M')}.json"
+    path.write_text(json.dumps(results, indent=2, ensure_ascii=False) + "\n")
+    print(json.dumps(results, indent=2, ensure_ascii=False))
+    print(f"\nResults: {path}")
+    return path
+
+
+async def conversation_entity(ws: HassWebSocket, subentry_id: str) -> str:
     """Return the conversation entity of a subentry (waiting for it to appear)."""
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
@@ -337,11 +366,7 @@ async def _main(args: argparse.Namespace) -> int:
     finally:
         await stop_processes(bench.processes, progress)
     results["goals"] = goals(results)
-    args.output_dir.mkdir(parents=True, exist_ok=True)
-    path = args.output_dir / f"pool-{datetime.now().astimezone().strftime('%Y-%m-%d-%H%M')}.json"
-    path.write_text(json.dumps(results, indent=2, ensure_ascii=False) + "\n")
-    print(json.dumps(results, indent=2, ensure_ascii=False))
-    print(f"\nResults: {path}")
+    write_results(results, args.output_dir, "pool")
     return 0 if all(results["goals"].values()) or args.quick else 1
 
 

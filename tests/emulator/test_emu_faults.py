@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 
 import aiohttp
@@ -168,3 +169,47 @@ async def test_legacy_faults(make_emulator, http) -> None:
     emu.set_fault(Fault.HTTP_500, times=1)
     async with http.post(f"{emu.url}/generate", json=body) as response:
         assert response.status == 500
+
+
+async def test_silent_port_accepts_and_never_answers(emulator, http) -> None:
+    url = emulator.url
+    emulator.set_fault(Fault.SILENT_PORT)
+    await asyncio.sleep(0.05)
+    with pytest.raises(TimeoutError):
+        async with asyncio.timeout(0.3), http.get(f"{url}/api/tags"):
+            pass
+    emulator.clear_faults()
+    await asyncio.sleep(0.05)
+    async with http.get(f"{url}/api/tags") as response:
+        assert response.status == 200
+
+
+async def test_faults_over_the_debug_routes(emulator, http) -> None:
+    async with http.post(f"{emulator.url}/_emulator/fault", json={"fault": "hang"}) as response:
+        assert response.status == 200
+    assert emulator.active_faults() == [Fault.HANG]
+    async with http.post(f"{emulator.url}/_emulator/fault", json={"fault": "nope"}) as response:
+        assert response.status == 400
+    async with http.post(f"{emulator.url}/_emulator/clear", json={}) as response:
+        assert response.status == 200
+    assert emulator.active_faults() == []
+
+
+async def test_open_connections_are_counted(emulator) -> None:
+    emulator.set_fault(Fault.HANG)
+    async with aiohttp.ClientSession() as session:
+        task = asyncio.create_task(chat(session, emulator.url, messages=[user("hi")]))
+        for _ in range(50):
+            if emulator.open_connections:
+                break
+            await asyncio.sleep(0.02)
+        assert emulator.open_connections == 1
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+    for _ in range(50):
+        if not emulator.open_connections:
+            break
+        await asyncio.sleep(0.02)
+    assert emulator.open_connections == 0  # the held handler does not count once closed
+    emulator.clear_faults()

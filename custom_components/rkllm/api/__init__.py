@@ -32,7 +32,7 @@ from .models import (
     ServerInfo,
     ToolCall,
 )
-from .timeouts import DEFAULT_TIMEOUTS, Timeouts
+from .timeouts import DEFAULT_TIMEOUTS, StreamLimits, Timeouts
 
 __all__ = [
     "DEFAULT_TIMEOUTS",
@@ -63,6 +63,7 @@ __all__ = [
     "RkllamaTimeoutError",
     "RkllamaUnsupportedError",
     "ServerInfo",
+    "StreamLimits",
     "Timeouts",
     "ToolCall",
 ]

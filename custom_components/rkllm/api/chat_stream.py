@@ -18,6 +18,7 @@ from .exceptions import (
 )
 from .models import ChatChunk, JsonObject
 from .stream import read_bounded, read_json_lines
+from .timeouts import StreamLimits
 from .translate import LegacyTranslator, OllamaTranslator
 from .transport import DEFAULT_MAX_BODY_BYTES, Transport, raise_for_auth
 
@@ -39,10 +40,16 @@ class ChatStream:
         *,
         max_line_bytes: int,
         deadline: float | None,
+        limits: StreamLimits | None = None,
         lock: asyncio.Lock | None = None,
     ) -> None:
-        """Prepare; nothing is sent before `run()`. `lock` is held until the answer ends."""
+        """Prepare; nothing is sent before `run()`. `lock` is held until the answer ends.
+
+        `limits` replace the transport's first-line and gap limits for this answer.
+        """
         self.transport = transport
+        timeouts = transport.timeouts
+        self.limits = limits or StreamLimits(timeouts.first_chunk, timeouts.idle)
         self.path = path
         self.translator = translator
         self.max_line_bytes = max_line_bytes
@@ -89,7 +96,7 @@ class ChatStream:
         sending = self.loop.create_task(
             transport.open_stream(self.path, payload), name="rkllama stream request"
         )
-        limit = self.loop.time() + transport.timeouts.first_chunk
+        limit = self.loop.time() + self.limits.first_chunk
         if self.deadline is not None:
             limit = min(limit, self.deadline)
         try:
@@ -119,11 +126,11 @@ class ChatStream:
     async def _translate(self, response: aiohttp.ClientResponse) -> AsyncIterator[ChatChunk]:
         """Turn the response's lines into chunks; end with one `done` chunk carrying stats."""
         translator = self.translator
-        timeouts = self.transport.timeouts
+        limits = self.limits
         lines = read_json_lines(
             response,
-            first_timeout=max(0.0, timeouts.first_chunk - (time.monotonic() - self.started)),
-            idle_timeout=timeouts.idle,
+            first_timeout=max(0.0, limits.first_chunk - (time.monotonic() - self.started)),
+            idle_timeout=limits.idle,
             max_line_bytes=self.max_line_bytes,
             deadline=self.deadline,
             what=f"POST {self.path}",

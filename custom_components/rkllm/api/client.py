@@ -37,7 +37,7 @@ from .models import (
     ServerInfo,
 )
 from .stream import loads_or_none
-from .timeouts import DEFAULT_TIMEOUTS, Timeouts
+from .timeouts import DEFAULT_TIMEOUTS, StreamLimits, Timeouts
 from .translate import (
     BODY_EXCERPT,
     LegacyTranslator,
@@ -327,15 +327,17 @@ class RkllamaClient:
         think: bool | None = None,
         response_format: JsonValue = None,
         deadline: float | None = None,
+        limits: StreamLimits | None = None,
     ) -> AsyncGenerator[ChatChunk]:
         """Stream an answer: content chunks, tool calls, then one `done` chunk with stats.
 
         `response_format` (a JSON schema, or `"json"`) asks for a JSON answer: Ollama-style
         servers get it as `format`; the legacy API ignores `format`, so there the request's
         prompt asks for the JSON object in words. `deadline` (event-loop time) bounds the
-        whole answer. The stream is never dropped half-read: if the caller stops early, is
-        cancelled or the deadline passes, the rest is drained in the background, because
-        upstream rkllama kills a model's worker when its client disconnects mid-answer.
+        whole answer; `limits` replace the first-line and gap limits for this answer. The
+        stream is never dropped half-read: if the caller stops early, is cancelled or the
+        deadline passes, the rest is drained in the background, because upstream rkllama
+        kills a model's worker when its client disconnects mid-answer.
 
         Raises:
             RkllamaTimeoutError: no first chunk, a gap between chunks or the deadline.
@@ -346,10 +348,12 @@ class RkllamaClient:
         if await self._flavour() is ApiFlavour.LEGACY:
             # The fork runs concurrent streams on one handle and mixes their output, so the
             # lock is held until the answer is read to its end (in the background if need be).
-            stream = self._stream("/generate", LegacyTranslator(), deadline, self._legacy_lock)
+            stream = self._stream(
+                "/generate", LegacyTranslator(), deadline, limits, self._legacy_lock
+            )
             body = legacy_body(messages, response_format)
         else:
-            stream = self._stream("/api/chat", OllamaTranslator(), deadline)
+            stream = self._stream("/api/chat", OllamaTranslator(), deadline, limits)
             body = ollama_body(
                 messages,
                 model=model,
@@ -406,6 +410,7 @@ class RkllamaClient:
         path: str,
         translator: OllamaTranslator | LegacyTranslator,
         deadline: float | None,
+        limits: StreamLimits | None,
         lock: asyncio.Lock | None = None,
     ) -> ChatStream:
         return ChatStream(
@@ -414,6 +419,7 @@ class RkllamaClient:
             translator,
             max_line_bytes=self.max_line_bytes,
             deadline=deadline,
+            limits=limits,
             lock=lock,
         )
 

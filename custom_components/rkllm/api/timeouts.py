@@ -16,11 +16,27 @@ class Timeouts:
     load: float = 300.0
     """A model load (upstream waits up to 300 s for its worker)."""
     first_chunk: float = 120.0
-    """From sending a chat request to its first line: queue wait + model load + prefill."""
+    """From sending a chat request to its first line (prefill); a request's own
+    `StreamLimits` take its place, and the pool keeps this as their ceiling."""
     idle: float = 60.0
-    """Between two lines that carry data; keep-alive blank lines do not count."""
+    """Between two lines that carry data; keep-alive blank lines do not count. The ceiling
+    of a request's own gap limit."""
     drain: float = 600.0
     """Reading an abandoned answer to its end in the background, in total."""
 
 
 DEFAULT_TIMEOUTS = Timeouts()
+
+
+@dataclass(frozen=True, slots=True)
+class StreamLimits:
+    """One answer's own limits, in seconds; they take the place of `Timeouts`' for it.
+
+    The caller derives them from what the server should take for this request (its prompt,
+    whether the model must load, the server's measured rates).
+    """
+
+    first_chunk: float
+    """From sending the request to its first line."""
+    idle: float
+    """Between two lines that carry data."""

@@ -8,6 +8,7 @@ from http import HTTPStatus
 import logging
 import time
 from typing import TypedDict
+import weakref
 
 import aiohttp
 from yarl import URL
@@ -64,6 +65,10 @@ class Transport:
         self._on_route_gone = on_route_gone
         self._own_session = False
         self._drains: set[asyncio.Task[None]] = set()
+        self._streams: weakref.WeakSet[aiohttp.ClientResponse] = weakref.WeakSet()
+        self._requests = 0
+        """Short requests (a load among them) under way; `close()` lets them finish."""
+        self._closing = False
 
     @property
     def address(self) -> str:
@@ -92,6 +97,7 @@ class Transport:
             RkllamaConnectionError: the server cannot be reached.
 
         """
+        self._requests += 1
         try:
             async with (
                 asyncio.timeout(limit or self.timeouts.request),
@@ -106,13 +112,20 @@ class Transport:
             raise RkllamaTimeoutError(f"timeout on {method} {path} at {self.address}") from err
         except (aiohttp.ClientError, OSError) as err:
             raise self.connection_error(f"cannot reach ({method} {path})", err) from err
+        finally:
+            self._requests -= 1
+            if self._closing and not self._requests:
+                await self._close_session()
 
     async def open_stream(self, path: str, payload: JsonObject) -> aiohttp.ClientResponse:
         """POST `payload` and return the response as soon as its headers are in.
 
         The caller reads the body and releases the response; no time limit applies here.
+        `close()` ends the read of a response still open.
         """
-        return await self._client_session().post(self._url(path), **self._options(payload))
+        response = await self._client_session().post(self._url(path), **self._options(payload))
+        self._streams.add(response)
+        return response
 
     async def get_json(self, path: str) -> JsonObject:
         """Return the JSON object `GET path` answers, or raise the matching error."""
@@ -193,8 +206,21 @@ class Transport:
             await asyncio.wait(pending, timeout=remaining)
 
     async def close(self, drain_limit: float | None = None) -> None:
-        """Finish background drains and close the session if this transport made it."""
+        """Finish background drains, end the reads still open, close this transport's session.
+
+        Short requests under way (a model load the next entry joins) finish first: the
+        session closes as the last of them ends.
+        """
         await self.wait_drained(drain_limit)
+        for response in list(self._streams):
+            response.close()
+        if self._requests:
+            self._closing = True
+        else:
+            await self._close_session()
+
+    async def _close_session(self) -> None:
+        self._closing = False
         if self.session is not None and self._own_session:
             await self.session.close()
             self.session = None

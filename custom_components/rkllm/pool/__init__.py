@@ -17,7 +17,7 @@ import asyncio
 from collections import Counter, deque
 from collections.abc import AsyncGenerator, AsyncIterator, Sequence
 import contextlib
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 import time
 
 from homeassistant.core import CALLBACK_TYPE, HomeAssistant, callback
@@ -29,11 +29,13 @@ from ..api import (
     ChatOptions,
     JsonValue,
     RkllamaError,
+    RkllamaTimeoutError,
 )
-from ..const import DOMAIN, LOGGER
+from ..const import DEFAULT_PATIENCE, DOMAIN, LOGGER
 from ..coordinator import RkllmDataUpdateCoordinator
+from .deadlines import stream_limits
 from .keep_loaded import to_preload, to_touch
-from .placement import Ticket, place
+from .placement import NoServerError, Ticket, place
 from .repairs import clear_model_issues, report_model_issue
 from .residency import ModelResidency
 from .server import Npu, PoolServer
@@ -65,6 +67,8 @@ class _Question:
     think: bool | None
     response_format: JsonValue
     deadline: float | None
+    prompt_tokens: int
+    patience: float
 
 
 class NpuPool:
@@ -171,19 +175,25 @@ class NpuPool:
         think: bool | None = None,
         response_format: JsonValue = None,
         deadline: float | None = None,
+        prompt_tokens: int = 0,
+        patience: float = DEFAULT_PATIENCE,
     ) -> AsyncGenerator[ChatChunk]:
         """Stream one answer of the model `choice` from the best server.
 
         `own_entry` is the asking agent's config entry: its server wins ties. `deadline`
-        (event-loop time) bounds the answer.
+        (event-loop time) bounds the answer; `prompt_tokens` and the agent's `patience` set
+        the first-word and gap deadlines (see `deadlines`).
 
         Raises:
             PoolBusyError: the queue is full, or no server became free in time.
+            NoServerError: every server that has the model is known to be down.
             RkllamaError: every server that could answer failed before its first word (the
                 last server's error), or the answer broke off after it.
 
         """
-        question = _Question(messages, options, think, response_format, deadline)
+        question = _Question(
+            messages, options, think, response_format, deadline, prompt_tokens, patience
+        )
         tried: set[str] = set()
         last_error: RkllamaError | None = None
         while True:
@@ -205,14 +215,9 @@ class NpuPool:
                         spoken = spoken or bool(chunk.content or chunk.thinking or chunk.tool_calls)
                         yield chunk
             except RkllamaError as err:
-                self._on_failure(server, model, err)
+                self._on_failure(server, model, err, retried=not spoken)
                 if spoken:
                     raise
-                LOGGER.info(
-                    "%s failed before the first word (%s); trying another server",
-                    server.coordinator.name,
-                    err,
-                )
                 tried.add(server.entry_id)
                 last_error = err
             else:
@@ -228,10 +233,32 @@ class NpuPool:
         load: asyncio.Task[None] | None,
         question: _Question,
     ) -> AsyncGenerator[ChatChunk]:
-        """Stream the answer from `server`, once the load of its model (if any) is done."""
-        if load is not None:
-            await asyncio.shield(load)
+        """Stream the answer from `server`, once the load of its model (if any) is done.
+
+        The load counts against the first-word deadline; past it, the load goes on for the
+        next request and this one fails before its first word (so it may go elsewhere).
+        """
         coordinator = server.coordinator
+        if (load_seconds := server.residency.mean_load_seconds) is not None:
+            coordinator.figures.record_load(load_seconds)
+        limits = stream_limits(
+            coordinator.figures,
+            coordinator.client.timeouts,
+            question.prompt_tokens,
+            loads=load is not None,
+            patience=question.patience,
+        )
+        if load is not None:
+            loop = asyncio.get_running_loop()
+            first_by = loop.time() + limits.first_chunk
+            try:
+                async with asyncio.timeout_at(first_by):
+                    await asyncio.shield(load)
+            except TimeoutError as err:
+                raise RkllamaTimeoutError(
+                    f"{coordinator.name}: {model} did not load within {limits.first_chunk:.1f} s"
+                ) from err
+            limits = replace(limits, first_chunk=max(0.0, first_by - loop.time()))
         async with contextlib.aclosing(
             coordinator.client.chat(
                 question.messages,
@@ -240,6 +267,7 @@ class NpuPool:
                 think=question.think,
                 response_format=question.response_format,
                 deadline=question.deadline,
+                limits=limits,
             )
         ) as chunks:
             async for chunk in chunks:
@@ -247,10 +275,18 @@ class NpuPool:
                     coordinator.async_record_inference(model, chunk.stats)
                 yield chunk
 
-    def _on_failure(self, server: PoolServer, model: str, err: RkllamaError) -> None:
+    def _on_failure(
+        self, server: PoolServer, model: str, err: RkllamaError, *, retried: bool
+    ) -> None:
         coordinator = server.coordinator
         report_model_issue(self.hass, coordinator.config_entry, model, err)
         coordinator.async_mark_unreachable(err)
+        if retried:
+            LOGGER.info(
+                "%s failed before the first word (%s); trying another server",
+                coordinator.name,
+                err,
+            )
 
     def _on_success(self, server: PoolServer, model: str) -> None:
         coordinator = server.coordinator
@@ -331,6 +367,8 @@ class NpuPool:
                 continue
             self._queue.remove(ticket)
             if isinstance(placement, RkllamaError):
+                if isinstance(placement, NoServerError):
+                    self._poll_down_servers()
                 ticket.future.set_exception(placement)
                 continue
             server, model = placement
@@ -340,6 +378,16 @@ class NpuPool:
             ticket.load = self._start_answer(server, model)
             ticket.future.set_result(placement)
         self._notify()
+
+    @callback
+    def _poll_down_servers(self) -> None:
+        """Ask the servers known down to poll soon (debounced): a good poll brings one back."""
+        for server in self.servers.values():
+            if not server.reachable:
+                coordinator = server.coordinator
+                coordinator.config_entry.async_create_background_task(
+                    self.hass, coordinator.async_request_refresh(), f"{DOMAIN} poll a down server"
+                )
 
     @callback
     def _notify(self) -> None:
@@ -501,6 +549,7 @@ __all__ = [
     "QUEUE_LIMIT",
     "QUEUE_TIMEOUT",
     "ModelInUseError",
+    "NoServerError",
     "NpuPool",
     "PoolBusyError",
     "async_get_pool",

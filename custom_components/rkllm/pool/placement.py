@@ -6,12 +6,16 @@ import asyncio
 from collections.abc import Collection, Iterable
 from dataclasses import dataclass
 
-from ..api import RkllamaError, RkllamaModelNotFoundError
+from ..api import RkllamaConnectionError, RkllamaError, RkllamaModelNotFoundError
 from ..const import MAX_SWITCH_SKIPS
 from .server import PoolServer
 
 type Placement = tuple[PoolServer, str] | RkllamaError | None
 """A server and its name of the model, an error for the caller, or None to keep waiting."""
+
+
+class NoServerError(RkllamaConnectionError):
+    """Every server that has the model is known to be down: no request is sent."""
 
 
 @dataclass(eq=False)
@@ -76,14 +80,18 @@ def _usable(
         if server.entry_id not in ticket.tried
         and (name := server.coordinator.offers(ticket.choice)) is not None
     ]
-    # Servers marked down are tried only when no other can answer: one may be back
-    # before its next poll, and one that is not fails fast.
-    usable = [(server, name) for server, name in offering if server.healthy] or offering
-    if usable:
+    # Servers whose polls fail are tried only when no other can answer (their answers may
+    # still work); a server known to be down gets no request: it rejoins at its next good poll.
+    reachable = [(server, name) for server, name in offering if server.reachable]
+    if usable := [(server, name) for server, name in reachable if server.healthy] or reachable:
         return usable
+    if offering:
+        return NoServerError(f"every server with the model {ticket.choice} is down")
     own = next((server for server in servers if server.entry_id == ticket.own_entry), None)
     if own is None or own.entry_id in ticket.tried:
         return RkllamaModelNotFoundError(f"no server has the model {ticket.choice}")
+    if not own.reachable:
+        return NoServerError(f"{own.coordinator.name} is down")
     # Not in the last poll's list: let the agent's own server answer for it.
     return [(own, own.coordinator.server_model(ticket.choice))]
 

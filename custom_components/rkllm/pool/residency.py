@@ -40,6 +40,11 @@ class ModelResidency:
         self._synced_at = float("-inf")
 
     @property
+    def mean_load_seconds(self) -> float | None:
+        """Return the mean time our loads on this server took, None before the first."""
+        return self.load_seconds / self.loads if self.loads else None
+
+    @property
     def loading(self) -> bool:
         """Return True while a load is under way."""
         return bool(self._loading)

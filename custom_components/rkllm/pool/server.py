@@ -76,6 +76,11 @@ class PoolServer:
         return self.coordinator.last_update_success
 
     @property
+    def reachable(self) -> bool:
+        """Return False while the server is known to be down (its port refuses or drops)."""
+        return not self.coordinator.known_down
+
+    @property
     def residency(self) -> ModelResidency:
         """Return what the server holds and loads."""
         return self.npu.residency
