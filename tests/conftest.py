@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator, Generator, Iterable
+import json
 from pathlib import Path
 import re
 from typing import Any
@@ -32,6 +33,13 @@ from rkllama_emulator.messages import message_text
 TEST_MODEL = "Qwen2.5-1.5B-Instruct"
 REASONING_MODEL = "DeepSeek-R1-1.5B"
 MAX_SPOKEN_CHARS = 150
+STRINGS = Path(__file__).parents[1] / "custom_components/rkllm/strings.json"
+SPOKEN: dict[str, str] = {
+    key: value["message"]
+    for key, value in json.loads(STRINGS.read_text(encoding="utf-8"))["exceptions"].items()
+    if key.startswith("spoken_")
+}
+"""The English spoken sentences by translation key."""
 _UNSPEAKABLE = re.compile(
     r"https?://|www\.|[<>{}\[\]]|\b\w+(?:Error|Exception)\b|Traceback|\bHTTP\b|\d{3,}\s*:"
 )

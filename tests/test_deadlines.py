@@ -11,8 +11,6 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator
 from dataclasses import replace
-import json
-from pathlib import Path
 
 from homeassistant.components import conversation
 from homeassistant.const import CONF_MODEL, CONF_PROMPT
@@ -29,14 +27,8 @@ from custom_components.rkllm.llm_entity import PARTIAL_MARK
 from custom_components.rkllm.pool import deadlines
 from rkllama_emulator import BOARD_TIMING, EmulatorConfig, Fault, RkllamaEmulator, Timing
 
-from .conftest import TEST_MODEL, add_server, assert_speakable, say, speech, stored_log
+from .conftest import SPOKEN, TEST_MODEL, add_server, assert_speakable, say, speech, stored_log
 
-STRINGS = Path(__file__).parents[1] / "custom_components/rkllm/strings.json"
-SPOKEN = {
-    key.removeprefix("spoken_"): value["message"].rstrip(".")
-    for key, value in json.loads(STRINGS.read_text(encoding="utf-8"))["exceptions"].items()
-    if key.startswith("spoken_")
-}
 BRIEF = {CONF_MODEL: TEST_MODEL, CONF_PROMPT: "Be brief.", CONF_KEEP_LOADED: True}
 FLOOR = 0.5
 """Seconds: the first-word and gap floors, scaled down for the tests."""
@@ -71,7 +63,7 @@ async def _measured(hass: HomeAssistant, entry: MockConfigEntry) -> str:
 
 def _spoken(result: conversation.ConversationResult, key: str) -> None:
     assert result.response.response_type is intent.IntentResponseType.ERROR
-    assert speech(result) == SPOKEN[key]
+    assert speech(result) == SPOKEN[f"spoken_{key}"]
     assert_speakable(speech(result))
 
 

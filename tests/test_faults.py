@@ -9,8 +9,6 @@ from __future__ import annotations
 
 import asyncio
 from dataclasses import dataclass, replace
-import json
-from pathlib import Path
 
 from homeassistant.components import conversation
 from homeassistant.const import CONF_MODEL
@@ -25,14 +23,8 @@ from custom_components.rkllm.const import CONF_KEEP_LOADED, CONF_TURN_TIMEOUT, D
 from custom_components.rkllm.llm_entity import PARTIAL_MARK
 from rkllama_emulator import EmulatorConfig, Fault, Flavour, RkllamaEmulator, Timing
 
-from .conftest import TEST_MODEL, assert_speakable, say, speech
+from .conftest import SPOKEN, TEST_MODEL, assert_speakable, say, speech
 
-STRINGS = Path(__file__).parents[1] / "custom_components/rkllm/strings.json"
-SPOKEN = {
-    key: value["message"]
-    for key, value in json.loads(STRINGS.read_text(encoding="utf-8"))["exceptions"].items()
-    if key.startswith("spoken_")
-}
 LONG_ASK = "Write a Python function to check if a number is prime."
 # Short limits, so a stalled server is noticed within a test's time.
 TEST_TIMEOUTS = Timeouts(request=2.0, first_chunk=0.8, idle=0.4, drain=5.0)
