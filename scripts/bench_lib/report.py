@@ -62,7 +62,8 @@ DEFINITIONS: dict[str, str] = {
         "byte-identical common start of the two rendered prompts, counted the same way; the "
         "fixed part is everything before the first user message (system prompt, entity "
         "listing, tools). Context: turn-2 prompt plus its answer against rkllama's default "
-        "`NUM_CTX` of 4,096."
+        "`NUM_CTX` of 4,096. On the Russian and Chinese homes (pipelines in `ru` and `zh-CN`) "
+        "also the first request's prompt tokens of a device command in the home's language."
     ),
     M3: (
         "`Turn on the kitchen light` through the pipeline, the light off before. *Light on*: "
