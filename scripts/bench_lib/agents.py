@@ -129,14 +129,21 @@ async def add_peer_agent(
 
 
 async def create_pipeline(
-    ws: HassWebSocket, agent_id: str, name: str, *, local_first: bool = False
+    ws: HassWebSocket,
+    agent_id: str,
+    name: str,
+    *,
+    local_first: bool = False,
+    language: str = "en",
 ) -> str:
-    """Create a text-only Assist pipeline on the agent; return its id.
+    """Create a text-only Assist pipeline on the agent, in ``language``; return its id.
 
     Without ``local_first`` every request reaches the agent (the LLM path that is measured);
     with it, HA's "prefer handling commands locally" answers what its own matcher knows.
     """
-    return await integration.create_pipeline(ws, agent_id, name, prefer_local_intents=local_first)
+    return await integration.create_pipeline(
+        ws, agent_id, name, prefer_local_intents=local_first, language=language
+    )
 
 
 async def reload_seconds(client: HassClient, domain: str, entry_id: str) -> float:

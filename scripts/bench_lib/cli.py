@@ -16,7 +16,8 @@ from demo_lib.procs import DemoError, cancel_on_signals, check_ports
 from demo_lib.progress import Progress
 
 DEFAULT_OUTPUT = ROOT / "bench" / "results"
-FULL_HOMES = (10, 53, 200, 119)  # 119: German names and aliases (bench_lib/german_home.py)
+# 119, 48, 52: German, Russian and Chinese names and aliases (bench_lib/*_home.py)
+FULL_HOMES = (10, 53, 200, 119, 48, 52)
 GOAL_HOME = 53
 
 
@@ -38,8 +39,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument(
         "--homes",
         type=lambda text: [int(part) for part in text.split(",") if part],
-        help="comma-separated home sizes (default 10,53,200,119; 119 is the German home; "
-        "--quick: 10)",
+        help="comma-separated home sizes (default 10,53,200,119,48,52; 119 is the German home, "
+        "48 the Russian and 52 the Chinese one, whose agents run in ru and zh-CN; --quick: 10)",
     )
     parser.add_argument(
         "--repetitions",

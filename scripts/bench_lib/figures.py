@@ -255,6 +255,18 @@ class Builder:
                     check=ours_at_least(1),
                 )
             )
+            if command := home.get("command_tokens"):
+                self.add(
+                    Figure(
+                        M2,
+                        f"command_tokens.{size}",
+                        f"prompt tokens of {command['text']!r} (first request), {size} entities",
+                        "tokens",
+                        float(command["ours"]),
+                        None if command["peer"] is None else float(command["peer"]),
+                        note="a device command in the home's language",
+                    )
+                )
             if size in {largest, str(GERMAN_HOME)}:
                 needed = {
                     side: data[side]["turn2_tokens"] + data[side]["turn2_completion"]

@@ -25,7 +25,9 @@ README_INTRO = (
     "bundled emulator with board timing (prefill 340 tokens/s, decode 7.8 tokens/s, one "
     "inference at a time, upstream's tools+stream hold-back on; or the real server in "
     "`RKLLM_SERVER_HOST` / `RKLLM_SERVER_PORT`) and one real Home Assistant per home (10, 53 "
-    "and 200 entities, and 119 with German names, aliases, areas and floors), and writes "
+    "and 200 entities; 119 with German names, aliases, areas and floors; 48 with Russian and 52 "
+    "with Chinese ones, whose agents run in `ru` and `zh-CN`: `--homes 119,48,52` picks them), "
+    "and writes "
     "`bench/results/<date>.md` and `.json`. Token counts are real Qwen tokens. It takes about "
     "half an hour; `scripts/bench --quick` (fast timing, one repetition, the 10-entity home) "
     "checks that every figure is measured (`tests/test_bench.py`); `--only SECTION,…` runs "
@@ -60,7 +62,8 @@ DEFINITIONS: dict[str, str] = {
         "byte-identical common start of the two rendered prompts, counted the same way; the "
         "fixed part is everything before the first user message (system prompt, entity "
         "listing, tools). Context: turn-2 prompt plus its answer against rkllama's default "
-        "`NUM_CTX` of 4,096."
+        "`NUM_CTX` of 4,096. On the Russian and Chinese homes (pipelines in `ru` and `zh-CN`) "
+        "also the first request's prompt tokens of a device command in the home's language."
     ),
     M3: (
         "`Turn on the kitchen light` through the pipeline, the light off before. *Light on*: "

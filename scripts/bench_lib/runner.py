@@ -23,7 +23,18 @@ from typing import Any
 
 import aiohttp
 
-from bench_lib import agents, german_home, homes, intent_sentences, load, restart, vision
+from bench_lib import (
+    agents,
+    chinese_home,
+    german_home,
+    homes,
+    intent_sentences,
+    load,
+    named_homes,
+    restart,
+    russian_home,
+    vision,
+)
 from bench_lib.agents import Agent, Side
 from bench_lib.proxy import RecordingProxy
 from bench_lib.server import EmulatorRecords, Recorder, ServerRecord, Snapshot
@@ -57,6 +68,12 @@ NOT_MEASURED = (
         "the bench does not replay the corpus"
     ),
 )
+# The homes with hand-written names in one language, by the size that picks them (--homes).
+NAMED_HOMES: dict[int, Callable[[], named_homes.NamedHome]] = {
+    german_home.SIZE: german_home.home,
+    russian_home.SIZE: russian_home.home,
+    chinese_home.SIZE: chinese_home.home,
+}
 QUICK_LANGUAGES = ("en", "de", "ru", "zh-CN")  # --quick: relevance in a few languages
 # The sections of a run, by the name `--only` takes (set-up and first turns always run).
 SECTIONS = (
@@ -303,9 +320,10 @@ class Bench:
     ) -> dict[str, Any]:
         """Start HA with one home, set up both agents, run the per-home measures."""
         entities: list[Any]
-        if size == german_home.SIZE:
-            entities = german_home.entities()
-            template = german_home.template_yaml(entities)
+        named = NAMED_HOMES[size]() if size in NAMED_HOMES else None
+        if named is not None:
+            entities = list(named.entities)
+            template = named_homes.template_yaml(entities)
         else:
             entities = homes.home(size)
             template = homes.template_yaml(entities)
@@ -328,6 +346,7 @@ class Bench:
                 ws=ws,
                 process=process,
                 entities=entities,
+                named=named,
                 size=size,
                 server_url=server_url,
                 data=data,
@@ -354,6 +373,7 @@ class HomeRun:
         ws: HassWebSocket,
         process: ManagedProcess,
         entities: list[Any],
+        named: named_homes.NamedHome | None,
         size: int,
         server_url: str,
         data: dict[str, Any],
@@ -370,8 +390,10 @@ class HomeRun:
         self.server_url = server_url
         self.data = data
         self.agents: dict[Side, Agent] = {}
-        self.german = size == german_home.SIZE
-        """The home with German names and aliases: it must fit (set-up, measures 1 and 2)."""
+        self.named = named
+        """A home with names in one language (German, Russian, Chinese): measures 1 and 2."""
+        self.language = named.language if named else "en"
+        """The pipeline language of this home's agents."""
         self.local_pipelines: dict[Side, str] = {}
         """Per side, a pipeline that prefers handling commands locally (HA's own matcher)."""
         if bench.records is None:
@@ -434,7 +456,7 @@ class HomeRun:
             measures.append(("vision", "10 camera image", self.camera_image))
         if first:
             measures.append(("load", "9 load", self.load))
-        if self.german:  # English light commands and the costs are measured on the other homes
+        if self.named:  # English light commands and the costs are measured on the other homes
             measures = [m for m in measures if m[0] in {"first-text", "prompt-size"}]
         for section, name, measure in measures:
             if not self.plan.wants(section):
@@ -450,12 +472,12 @@ class HomeRun:
     async def set_up(self) -> None:
         """Areas, exposure, ours then the peer through their flows; first turns; memory."""
         async with self.step(f"areas and exposure of {self.size} entities"):
-            if self.german:
-                await german_home.create(self.ws, self.entities)
+            if self.named:
+                await named_homes.create(self.ws, self.named)
             else:
                 await homes.create_areas(self.ws, self.entities)
             await homes.expose_only(self.ws, self.entities)
-            if not self.german:
+            if not self.named:
                 await self.client.request(
                     "POST",
                     "/api/services/light/turn_off",
@@ -470,7 +492,11 @@ class HomeRun:
             agent = await self.add_agent(side, MODEL, self.server_url)
             self.agents[side] = agent
             self.local_pipelines[side] = await agents.create_pipeline(
-                self.ws, agent.entity_id, f"bench {side} {MODEL} local first", local_first=True
+                self.ws,
+                agent.entity_id,
+                f"bench {side} {MODEL} local first",
+                local_first=True,
+                language=self.language,
             )
             setup[side] = agent.setup_seconds
             exposed = await homes.expose_only(self.ws, self.entities)
@@ -529,7 +555,9 @@ class HomeRun:
                 subentry_id, entity_id = await agents.add_peer_agent(
                     client, ws, entry_id, model, f"ollama {model} {kind}", apis=apis
                 )
-        pipeline_id = await agents.create_pipeline(ws, entity_id, f"bench {side} {model}")
+        pipeline_id = await agents.create_pipeline(
+            ws, entity_id, f"bench {side} {model}", language=self.language
+        )
         return Agent(side, entry_id, subentry_id, entity_id, pipeline_id, model, seconds)
 
     # -- 1. first spoken text, 4. overhead through HA ---------------------------------------
@@ -614,6 +642,29 @@ class HomeRun:
         peer_tokens = result["peer"]["turn1_tokens"] if result["peer"] else "failed"
         self.progress.note(
             f"  prompt tokens turn 1: ours {result['ours']['turn1_tokens']}, peer {peer_tokens}"
+        )
+        if self.named and self.named.command:
+            await self.command_tokens(self.named.command)
+
+    async def command_tokens(self, command: str) -> None:
+        """Prompt tokens of a device command in the home's language (first request), per side."""
+        tokens: dict[Side, int | None] = {}
+        for side in SIDES:
+            async with self.step(f"2 prompt size · {side} · {command}"):
+                mark = await self.records.mark()
+                try:
+                    _, snap = await self.turn(side, command)
+                except DemoError as err:
+                    if side == "ours":
+                        raise
+                    await self.peer_failed(f"command {command!r}", str(err), mark)
+                    tokens[side] = None
+                    continue
+            chats = [r for r in snap.requests if r.route == "/api/chat"]
+            tokens[side] = chats[0].prompt_tokens if chats else None
+        self.data["command_tokens"] = {"text": command, **tokens}
+        self.progress.note(
+            f"  prompt tokens of {command!r}: ours {tokens['ours']}, peer {tokens['peer']}"
         )
 
     # -- 3. tool round trip -----------------------------------------------------------------

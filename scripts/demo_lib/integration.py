@@ -244,6 +244,7 @@ async def create_pipeline(
     *,
     prefer_local_intents: bool = True,
     preferred: bool = True,
+    language: str = "en",
 ) -> str:
     """Create a text-only Assist pipeline on the agent (preferred unless told); return its id.
 
@@ -254,9 +255,9 @@ async def create_pipeline(
     pipeline = await ws.call(
         "assist_pipeline/pipeline/create",
         name=name,
-        language="en",
+        language=language,
         conversation_engine=agent_id,
-        conversation_language="en",
+        conversation_language=language,
         prefer_local_intents=prefer_local_intents,
         stt_engine=None,
         stt_language=None,
