@@ -116,6 +116,8 @@ def test_rules() -> None:
     assert german_ids("Mach die Bürolampe an") == {"light.desk"}
     assert ids("turn off all lights") == {"light.ceiling", "light.sofa", "light.desk"}
     assert ids("switch on the kettle") == {"switch.kettle"}  # "switch on" is a verb here
+    # A kind the named place does not hold cannot narrow it: the whole place, never nothing.
+    assert ids("turn on the fan in the living room") == {"light.sofa"}
     assert ids("and off again", "turn on the kettle") == {"switch.kettle"}
 
 

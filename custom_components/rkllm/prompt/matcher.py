@@ -189,7 +189,8 @@ class HomeMatcher:
                 for item in self._entities
                 if item.entity.entity_id in places and (not kinds or item.kinds & kinds)
             }
-            return named | chosen, places
+            # Kind words that name nothing in the place cannot tell: the whole place, not less.
+            return named | (chosen or places), places
         if distinct or not kinds:
             return named, places
         return common | {
