@@ -30,49 +30,16 @@ from hassil.intents import IntentData, Intents, TextSlotList
 import home_assistant_intents
 
 from .text import is_unspaced, normalize, words
+from .tools import INTENT_DOMAINS, SETTING_INTENTS
 
 _ENGLISH = "en"
 _UNLISTED = frozenset({"calendar", "script"})  # never among the devices listed: no kind
 _CLASS_LIST = "classes"  # a value list of device classes ("cover_classes")
 _STATE_LIST = "_states"  # a value list of states ("cover_states", "bs_open_states")
-_SETTING_INTENTS = frozenset(
-    {
-        "HassClimateSetTemperature",
-        "HassFanSetSpeed",
-        "HassLightSet",
-        "HassSetPosition",
-        "HassSetVolume",
-        "HassSetVolumeRelative",
-    }
-)
 _FULL_PRODUCT = 64  # a sequence with fewer combinations is expanded in full
 _MAX_KIND_DOMAINS = 3  # a word the templates of more domains use is generic
 _PLACE_LISTS = frozenset({"name", "area", "floor"})
 _ALL_RULES = frozenset({"all", "alle", "are_all", "all_q", "everything", "everywhere", "todos"})
-# Intents that act on one kind of device whatever their sentences' slots say.
-INTENT_DOMAINS: dict[str, tuple[str, ...]] = {
-    "HassClimateGetTemperature": ("climate",),
-    "HassClimateSetTemperature": ("climate",),
-    "HassClimateSetFanMode": ("climate",),
-    "HassFanSetSpeed": ("fan",),
-    "HassLightSet": ("light",),
-    "HassLawnMowerDock": ("lawn_mower",),
-    "HassLawnMowerStartMowing": ("lawn_mower",),
-    "HassMediaNext": ("media_player",),
-    "HassMediaPause": ("media_player",),
-    "HassMediaPlayerMute": ("media_player",),
-    "HassMediaPlayerUnmute": ("media_player",),
-    "HassMediaPrevious": ("media_player",),
-    "HassMediaSearchAndPlay": ("media_player",),
-    "HassMediaUnpause": ("media_player",),
-    "HassSetVolume": ("media_player",),
-    "HassSetVolumeRelative": ("media_player",),
-    "HassSetPosition": ("cover", "valve"),
-    "HassVacuumCleanArea": ("vacuum",),
-    "HassVacuumReturnToBase": ("vacuum",),
-    "HassVacuumStart": ("vacuum",),
-    "HassGetWeather": ("weather",),
-}
 # Expansion rules named after what they name, in the languages that have them.
 _KIND_RULES = {
     "light": "light",
@@ -166,7 +133,7 @@ def _own_words(key: str | None) -> LanguageWords:
             if not targets or len(targets) > _MAX_KIND_DOMAINS:
                 generic |= found
             else:
-                into = settings if intent.name in _SETTING_INTENTS else owners
+                into = settings if intent.name in SETTING_INTENTS else owners
                 for word in found:
                     into.setdefault(word, set()).update(targets)
     with_value = {  # "set the kitchen temperature to 4000" may be a light's

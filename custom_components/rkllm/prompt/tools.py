@@ -54,6 +54,41 @@ DATA_INTENTS = frozenset(
 """Intents that answer with data to talk about even when they report `action_done`."""
 
 # "… a device or entity" says nothing the parameters do not (HA's intent descriptions).
+# Intents that set a value of a device (their sentences name what they set).
+SETTING_INTENTS = frozenset(
+    {
+        "HassClimateSetTemperature",
+        "HassFanSetSpeed",
+        "HassLightSet",
+        "HassSetPosition",
+        "HassSetVolume",
+        "HassSetVolumeRelative",
+    }
+)
+# Intents that act on one kind of device whatever their sentences' slots say.
+INTENT_DOMAINS: dict[str, tuple[str, ...]] = {
+    "HassClimateGetTemperature": ("climate",),
+    "HassClimateSetTemperature": ("climate",),
+    "HassClimateSetFanMode": ("climate",),
+    "HassFanSetSpeed": ("fan",),
+    "HassLightSet": ("light",),
+    "HassLawnMowerDock": ("lawn_mower",),
+    "HassLawnMowerStartMowing": ("lawn_mower",),
+    "HassMediaNext": ("media_player",),
+    "HassMediaPause": ("media_player",),
+    "HassMediaPlayerMute": ("media_player",),
+    "HassMediaPlayerUnmute": ("media_player",),
+    "HassMediaPrevious": ("media_player",),
+    "HassMediaSearchAndPlay": ("media_player",),
+    "HassMediaUnpause": ("media_player",),
+    "HassSetVolume": ("media_player",),
+    "HassSetVolumeRelative": ("media_player",),
+    "HassSetPosition": ("cover", "valve"),
+    "HassVacuumCleanArea": ("vacuum",),
+    "HassVacuumReturnToBase": ("vacuum",),
+    "HassVacuumStart": ("vacuum",),
+    "HassGetWeather": ("weather",),
+}
 _ANY_TARGET = re.compile(r"\s+(?:of\s+)?an?\s+(?:\w+\s+)?device or entity$")
 
 
