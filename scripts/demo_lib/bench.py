@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import asyncio
 from dataclasses import dataclass
-import time
 from typing import Any
 
 from demo_lib.hass import HassClient
@@ -18,7 +16,6 @@ PROMPTS: tuple[tuple[str, str], ...] = (
     ("Reasoning", "Is 17 a prime number? Explain."),
     ("Creative", "Write a haiku about AI."),
 )
-SENSOR_UPDATE_TIMEOUT = 30.0  # seconds for the sensors to report a finished answer
 
 
 @dataclass(frozen=True)
@@ -60,21 +57,17 @@ def _number(state: dict[str, Any]) -> float:
         raise DemoError(f"{state.get('entity_id')} has no number: {state.get('state')!r}") from err
 
 
-async def _reported(client: HassClient, entity_id: str) -> str:
-    return str((await client.state(entity_id)).get("last_reported"))
-
-
 async def run_prompt(
     client: HassClient, agent_id: str, sensors: dict[str, str], test: str, text: str
 ) -> BenchRow:
-    """Ask one benchmark prompt and read its figures from the sensors once they report it."""
-    before = await _reported(client, sensors["response_time"])
+    """Ask one benchmark prompt and read its figures from the sensors.
+
+    The integration writes the sensors when the answer's last piece arrives, before
+    conversation/process returns, so they hold this answer's figures at once. (Waiting for
+    `last_reported` to move is not reliable: two answers with the same figures keep the same
+    state object, and the REST API may show its earlier `last_reported`.)
+    """
     answer = await converse(client, agent_id, text)
-    deadline = time.monotonic() + SENSOR_UPDATE_TIMEOUT
-    while await _reported(client, sensors["response_time"]) == before:
-        if time.monotonic() > deadline:
-            raise DemoError(f"{sensors['response_time']} did not report the answer to {text!r}")
-        await asyncio.sleep(0.2)
     states = {key: await client.state(entity_id) for key, entity_id in sensors.items()}
     return BenchRow(
         test=test,
