@@ -119,6 +119,8 @@ def test_rules() -> None:
     # A kind the named place does not hold cannot narrow it: the whole place, never nothing.
     assert ids("turn on the fan in the living room") == {"light.sofa"}
     assert ids("and off again", "turn on the kettle") == {"switch.kettle"}
+    # An earlier message's place without the kind named now is not listed in full.
+    assert ids("and the fan too", "lights in the kitchen") == {"light.ceiling"}
 
 
 def _home_ids(home: list[Entity], language: str, text: str) -> set[str]:

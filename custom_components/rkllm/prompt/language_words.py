@@ -73,7 +73,9 @@ class LanguageWords:
     everything: frozenset[str]
     """Normalized words for "all" / "everything"."""
     with_value: Mapping[str, frozenset[str]] = field(default_factory=dict)
-    """The kinds a word names in a request with a number (one that sets a value)."""
+    """The kinds a word names in a request that names a value (one that sets a value)."""
+    values: frozenset[tuple[str, ...]] = frozenset()
+    """The words of values setting intents name in words ("to the max", "red")."""
 
 
 NO_WORDS = LanguageWords({}, frozenset(), frozenset())
@@ -114,7 +116,9 @@ def _words_with_english(key: str | None) -> LanguageWords:
         return own
     english = _own_words(_ENGLISH)
     kinds = {word: targets for word, targets in english.kinds.items() if word not in own.generic}
-    return LanguageWords({**kinds, **own.kinds}, own.generic, own.everything, own.with_value)
+    return LanguageWords(
+        {**kinds, **own.kinds}, own.generic, own.everything, own.with_value, own.values
+    )
 
 
 @lru_cache(maxsize=8)
@@ -126,10 +130,13 @@ def _own_words(key: str | None) -> LanguageWords:
     owners: dict[str, set[str]] = {}
     settings: dict[str, set[str]] = {}  # words of intents that set a light's or a fan's value
     generic: set[str] = set(map(normalize, intents.skip_words))
+    values: set[tuple[str, ...]] = set()
     for intent in intents.intents.values():
         for block in intent.data:
             targets = _block_targets(intent.name, block)
             found = _block_words(intents, block)
+            if intent.name in SETTING_INTENTS:
+                values |= _block_values(intents, block)
             if not targets or len(targets) > _MAX_KIND_DOMAINS:
                 generic |= found
             else:
@@ -153,13 +160,13 @@ def _own_words(key: str | None) -> LanguageWords:
     everything = _rule_words(intents, _ALL_RULES)
     by_rule = _rule_kinds(intents)
     if any(map(is_unspaced, kinds)):  # no word spaces: only the words of a kind's own rule
-        kinds, with_value = {}, {}
+        kinds, with_value, values = {}, {}, set()
     kinds = {word: targets for word, targets in kinds.items() if word not in everything}
     for word, named in by_rule.items():
         if word not in generic:
             kinds[word] = kinds.get(word, frozenset()) | named
     generic |= set(owners) - set(kinds)
-    return LanguageWords(kinds, frozenset(generic), everything, with_value)
+    return LanguageWords(kinds, frozenset(generic), everything, with_value, frozenset(values))
 
 
 def _block_words(intents: Intents, block: IntentData) -> set[str]:
@@ -172,6 +179,38 @@ def _block_words(intents: Intents, block: IntentData) -> set[str]:
         for text in _texts(sentence.expression, rules, lists, set())
         for word in words(text)
     }
+
+
+def _block_values(intents: Intents, block: IntentData) -> set[tuple[str, ...]]:
+    """Return the words of the values in words a template block sets ("hết mức", "red")."""
+    rules = {**intents.expansion_rules, **block.expansion_rules}
+    lists = {**intents.slot_lists, **block.slot_lists}
+    names: set[str] = set()
+    for sentence in block.sentences:
+        _list_names(sentence.expression, rules, names, set())
+    return {
+        tuple(said)
+        for name in names
+        if _CLASS_LIST not in name
+        for text in _list_texts(name, lists, rules, set())
+        if (said := words(text))
+    }
+
+
+def _list_names(
+    expression: Expression, rules: Mapping[str, Sentence], found: set[str], visiting: set[str]
+) -> None:
+    """Add the names of the value lists `expression` refers to to `found`."""
+    if isinstance(expression, ListReference):
+        found.add(expression.list_name)
+    elif isinstance(expression, RuleReference):
+        rule = rules.get(expression.rule_name)
+        if rule is not None and expression.rule_name not in visiting:
+            visiting.add(expression.rule_name)
+            _list_names(rule.expression, rules, found, visiting)
+    elif isinstance(expression, Group):
+        for item in expression.items:
+            _list_names(item, rules, found, visiting)
 
 
 def _device_classes(intents: Intents) -> dict[str, set[str]]:

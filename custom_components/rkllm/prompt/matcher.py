@@ -21,6 +21,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
+from functools import cache
 
 from .language_words import NO_WORDS, LanguageWords
 from .text import is_unspaced, word_matches, words
@@ -101,15 +102,15 @@ class _Request:
         """Return the domains and device classes the request's kind words name.
 
         Words of the named places are no kind words ("sobi" of "Dnevna soba" is no vacuum's
-        room); in a request with a number, a word names the kinds whose values it sets as well,
-        and one that sets many kinds' values names none.
+        room); in a request that names a value (a number, "to the max"), a word names the kinds
+        whose values it sets as well, and one that sets many kinds' values names none.
         """
         found: set[str] = set()
         for known, targets in language.kinds.items():
             if is_unspaced(known) and known in self._joined:
                 found |= targets
         place_words = set(places)
-        has_value = any(char.isdigit() for char in self._joined)
+        has_value = self._names_value(language.values)
         for word in self.words:
             if any(word == known or _is_inflection(word, known) for known in place_words):
                 continue
@@ -125,6 +126,17 @@ class _Request:
         for kind in list(found):
             found |= _RELATED.get(kind, frozenset())
         return found
+
+    def _names_value(self, values: frozenset[tuple[str, ...]]) -> bool:
+        """Return whether the request names a value: a number or a value in words."""
+        if any(char.isdigit() for char in self._joined):
+            return True
+        said = self.words
+        return any(
+            tuple(said[start : start + length]) in values
+            for length in _lengths(values)
+            for start in range(len(said) - length + 1)
+        )
 
 
 class HomeMatcher:
@@ -189,8 +201,10 @@ class HomeMatcher:
                 for item in self._entities
                 if item.entity.entity_id in places and (not kinds or item.kinds & kinds)
             }
-            # Kind words that name nothing in the place cannot tell: the whole place, not less.
-            return named | (chosen or places), places
+            # Kind words that name nothing in a named place cannot tell: the whole place, not
+            # less; a place of an earlier message without that kind does not hold what it means.
+            if chosen or in_places:
+                return named | (chosen or places), places
         if distinct or not kinds:
             return named, places
         return common | {
@@ -226,6 +240,12 @@ class HomeMatcher:
             return False
         exact = all(word in self._common for word in name)
         return all(request.says(word, exact=exact) for word in name)
+
+
+@cache
+def _lengths(values: frozenset[tuple[str, ...]]) -> frozenset[int]:
+    """Return how many words the values have (a language's values, computed once)."""
+    return frozenset(map(len, values))
 
 
 def _is_kind_form(word: str, known: str) -> bool:
