@@ -331,6 +331,16 @@ async def test_prompt_over_context_is_a_task_error(
         assert "prompt over the context" in (emu.requests[-1].refusal or "")
 
 
+async def test_closed_client_opens_no_session(emulator: RkllamaEmulator) -> None:
+    """After `close()` (an unloaded entry) a late request fails at once, opening nothing."""
+    client = RkllamaClient(emulator.url)
+    assert await client.list_models()
+    await client.close()
+    with pytest.raises(RkllamaConnectionError, match="closed"):
+        await client.list_models()
+    assert client.session is None
+
+
 async def test_error_inside_http_200(emulator: RkllamaEmulator, client: RkllamaClient) -> None:
     """An HTTP 200 carrying {"error": …} is an error."""
     emulator.set_fault(Fault.ERROR_200, times=1)

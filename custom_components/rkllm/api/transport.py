@@ -69,6 +69,8 @@ class Transport:
         self._requests = 0
         """Short requests (a load among them) under way; `close()` lets them finish."""
         self._closing = False
+        self._closed = False
+        """`close()` was called: no new session is opened (no request after an unload)."""
 
     @property
     def address(self) -> str:
@@ -211,6 +213,7 @@ class Transport:
         Short requests under way (a model load the next entry joins) finish first: the
         session closes as the last of them ends.
         """
+        self._closed = True
         await self.wait_drained(drain_limit)
         for response in list(self._streams):
             response.close()
@@ -255,6 +258,8 @@ class Transport:
                 on_done()
 
     def _client_session(self) -> aiohttp.ClientSession:
+        if self._closed:
+            raise RkllamaConnectionError(f"{self.address}: the client is closed")
         if self.session is None:
             self.session = aiohttp.ClientSession()
             self._own_session = True
