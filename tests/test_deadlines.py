@@ -266,6 +266,33 @@ async def test_slow_but_healthy_server_is_answered(
     assert emulator.requests[-1].prompt_tokens > 1500
 
 
+RELOADING_BOARD = Timing(
+    load_seconds=1.5,
+    prefill_tokens_per_second=5000.0,
+    decode_tokens_per_second=50.0,
+    request_overhead_seconds=0.05,
+)
+
+
+@pytest.mark.parametrize("emulator_config_timing", [RELOADING_BOARD])
+async def test_model_lost_behind_the_pools_back_is_answered(
+    hass: HomeAssistant, init_integration: MockConfigEntry, emulator: RkllamaEmulator
+) -> None:
+    """A model that left the NPU unseen (idle timer, another client) loads on demand: waited for.
+
+    Its load takes three times the first-word deadline; the server's list of resident models,
+    asked halfway, shows that the model is loading again rather than a silent server.
+    """
+    coordinator = init_integration.runtime_data.coordinator
+    cid = await _measured(hass, init_integration)
+    assert await coordinator.client.unload_model(TEST_MODEL)  # no poll: the pool still trusts it
+    loads = emulator.load_requests.count(TEST_MODEL)
+    result = await say(hass, init_integration, "What is my name?", cid)
+    assert result.response.response_type is intent.IntentResponseType.ACTION_DONE, speech(result)
+    assert emulator.load_requests.count(TEST_MODEL) == loads  # the server loaded it itself
+    assert _chats(emulator) == 2  # asked once, never twice
+
+
 @pytest.fixture
 def emulator_config_timing() -> Timing | None:
     """Return the board timing of a test (None: the quick default)."""

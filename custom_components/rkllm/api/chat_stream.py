@@ -100,8 +100,7 @@ class ChatStream:
         if self.deadline is not None:
             limit = min(limit, self.deadline)
         try:
-            async with asyncio.timeout_at(limit):
-                return await asyncio.shield(sending)
+            return await self._first_line(sending, limit)
         except TimeoutError as err:
             self._hand_over(sending)
             what = f"POST {self.path} at {transport.address}"
@@ -113,6 +112,43 @@ class ChatStream:
             raise
         except (aiohttp.ClientError, OSError) as err:
             raise transport.connection_error("cannot reach", err) from err
+
+    async def _first_line(
+        self, sending: asyncio.Task[aiohttp.ClientResponse], limit: float
+    ) -> aiohttp.ClientResponse:
+        """Wait for the headers until `limit`, extended once when `limits.recheck` says so.
+
+        The recheck starts halfway to the limit, so a silent server is given up on time.
+
+        Raises:
+            TimeoutError: no headers by the (extended) limit.
+
+        """
+        recheck = self.limits.recheck
+        if recheck is None:
+            async with asyncio.timeout_at(limit):
+                return await asyncio.shield(sending)
+        halfway = self.loop.time() + (limit - self.loop.time()) / 2
+        try:
+            async with asyncio.timeout_at(halfway):
+                return await asyncio.shield(sending)
+        except TimeoutError:
+            pass
+        check = self.loop.create_task(recheck(), name="rkllama late first line")
+        try:
+            async with asyncio.timeout_at(limit):
+                return await asyncio.shield(sending)
+        except TimeoutError:
+            extra = check.result() if check.done() and check.exception() is None else 0.0
+            if extra <= 0 or (self.deadline is not None and self.loop.time() >= self.deadline):
+                raise
+        finally:
+            check.cancel()
+        extended = self.loop.time() + extra
+        if self.deadline is not None:
+            extended = min(extended, self.deadline)
+        async with asyncio.timeout_at(extended):
+            return await asyncio.shield(sending)
 
     def _hand_over(self, pending: Pending) -> None:
         """Let a background drain finish the answer; it releases the lock at its end."""

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
+from typing import Any
 
 
 @dataclass(frozen=True, slots=True)
@@ -40,3 +42,9 @@ class StreamLimits:
     """From sending the request to its first line."""
     idle: float
     """Between two lines that carry data."""
+    recheck: Callable[[], Coroutine[Any, Any, float]] | None = None
+    """Asked, halfway to a late first line, for the seconds to add once (0: none).
+
+    A server that lost the model (its idle timer, another client) loads it again on demand:
+    the caller tells that apart from a silent server while the request keeps waiting.
+    """

@@ -18,6 +18,7 @@ from collections import Counter, deque
 from collections.abc import AsyncGenerator, AsyncIterator, Sequence
 import contextlib
 from dataclasses import dataclass, replace
+from functools import partial
 import time
 
 from homeassistant.core import CALLBACK_TYPE, HomeAssistant, callback
@@ -33,7 +34,7 @@ from ..api import (
 )
 from ..const import DEFAULT_PATIENCE, DOMAIN, LOGGER
 from ..coordinator import RkllmDataUpdateCoordinator
-from .deadlines import stream_limits
+from .deadlines import RECHECK_TIMEOUT, load_allowance, stream_limits
 from .keep_loaded import to_preload, to_touch
 from .placement import NoServerError, Ticket, place
 from .repairs import clear_model_issues, report_model_issue
@@ -248,6 +249,8 @@ class NpuPool:
             loads=load is not None,
             patience=question.patience,
         )
+        if load is None:
+            limits = replace(limits, recheck=partial(_reload_seconds, server, model))
         if load is not None:
             loop = asyncio.get_running_loop()
             first_by = loop.time() + limits.first_chunk
@@ -531,6 +534,24 @@ class NpuPool:
 def _address(coordinator: RkllmDataUpdateCoordinator) -> str:
     """Return the server address the coordinator polls (one NPU per address)."""
     return coordinator.client.address.rstrip("/")
+
+
+async def _reload_seconds(server: PoolServer, model: str) -> float:
+    """Return the seconds to add when a late first word may be a load the server does itself.
+
+    A model believed resident may have left the NPU behind the pool's back (the server's idle
+    timer, another client); upstream rkllama then loads it on demand before answering. The
+    server's list of resident models tells that apart from a silent server (0: silent).
+    """
+    try:
+        async with asyncio.timeout(RECHECK_TIMEOUT):
+            loaded = await server.coordinator.client.loaded_models()
+    except RkllamaError, TimeoutError:
+        return 0.0
+    if any(entry.name == model for entry in loaded):
+        return 0.0  # resident and still silent
+    # The pool's residency is left as it is: the server's own load makes it true again.
+    return load_allowance(server.coordinator.figures)
 
 
 POOL_KEY: HassKey[NpuPool] = HassKey(f"{DOMAIN}_pool")

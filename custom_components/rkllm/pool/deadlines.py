@@ -21,6 +21,8 @@ from ..coordinator import ServerFigures
 SAFETY_FACTOR = 2.0
 FIRST_WORD_FLOOR = 4.0
 """Seconds: no first-word deadline is shorter."""
+RECHECK_TIMEOUT = 1.0
+"""Seconds a late first word's check of the server's resident models may take."""
 GAP_FACTOR = 10.0
 GAP_FLOOR = 5.0
 """Seconds: no gap deadline is shorter."""
@@ -68,6 +70,11 @@ def stream_limits(
         first_chunk=patience * min(max(first, FIRST_WORD_FLOOR), ceiling),
         idle=patience * min(max(gap, GAP_FLOOR), timeouts.idle),
     )
+
+
+def load_allowance(figures: ServerFigures) -> float:
+    """Return the seconds a healthy server may take to load a model, with the safety factor."""
+    return SAFETY_FACTOR * (figures.load_seconds or DEFAULTS.load_seconds)
 
 
 def patience_of(settings: Mapping[str, Any]) -> float:
