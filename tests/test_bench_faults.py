@@ -8,14 +8,12 @@ answered.
 
 from __future__ import annotations
 
-import json
-from pathlib import Path
 from typing import Any
 
 import pytest
 
 from .ports import free_ports_for_module
-from .script_runs import output_tail, run_script
+from .script_runs import bench_section_document
 
 BENCH_TIMEOUT = 300
 
@@ -28,29 +26,16 @@ def auto_enable_custom_integrations() -> None:
 @pytest.fixture(scope="module")
 def faults_run(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     """Run `scripts/bench --faults --quick` once for the module; return its JSON document."""
-    tmp_path: Path = tmp_path_factory.mktemp("bench-faults")
-    out = tmp_path / "results"
     ha_port, *boards = free_ports_for_module(3)
-    result = run_script(
-        "bench",
-        "--faults",
-        "--quick",
+    return bench_section_document(
+        tmp_path_factory.mktemp("bench-faults"),
+        "faults",
         "--ha-port",
         ha_port,
         "--emulator-ports",
         ",".join(str(port) for port in boards),
-        "--output-dir",
-        out,
-        "--config-dir",
-        tmp_path / "work",
         timeout=BENCH_TIMEOUT,
     )
-    report = output_tail(result)
-    assert result.returncode == 0, report
-    documents = sorted(out.glob("faults-*.json"))
-    assert len(documents) == 1, report
-    data: dict[str, Any] = json.loads(documents[0].read_text())
-    return data
 
 
 @pytest.mark.timeout(BENCH_TIMEOUT + 60)

@@ -8,13 +8,12 @@ what does not depend on timing is checked here: nothing lost, nothing duplicated
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 import pytest
 
 from .ports import free_ports_for_module
-from .script_runs import output_tail, run_script
+from .script_runs import bench_section_document
 
 BENCH_TIMEOUT = 300
 
@@ -27,31 +26,18 @@ def auto_enable_custom_integrations() -> None:
 @pytest.fixture(scope="module")
 def pool_run(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     """Run `scripts/bench --pool --quick` once for the module; return its JSON document."""
-    tmp_path = tmp_path_factory.mktemp("bench-pool")
-    out = tmp_path / "results"
     ha_port, proxy_port, *boards = free_ports_for_module(5)
-    result = run_script(
-        "bench",
-        "--pool",
-        "--quick",
+    return bench_section_document(
+        tmp_path_factory.mktemp("bench-pool"),
+        "pool",
         "--ha-port",
         ha_port,
         "--emulator-ports",
         ",".join(str(port) for port in boards),
         "--proxy-port",
         proxy_port,
-        "--output-dir",
-        out,
-        "--config-dir",
-        tmp_path / "work",
         timeout=BENCH_TIMEOUT,
     )
-    report = output_tail(result)
-    assert result.returncode == 0, report
-    documents = sorted(out.glob("pool-*.json"))
-    assert len(documents) == 1, report
-    data: dict[str, Any] = json.loads(documents[0].read_text())
-    return data
 
 
 @pytest.mark.timeout(BENCH_TIMEOUT + 60)
