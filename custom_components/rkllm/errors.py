@@ -17,7 +17,6 @@ from .api import (
     RkllamaTaskError,
     RkllamaTimeoutError,
 )
-from .coordinator import RkllmDataUpdateCoordinator
 from .pool import ModelInUseError, PoolBusyError
 
 SPOKEN_PREFIX = "spoken_"
@@ -60,9 +59,3 @@ def spoken_key(err: RkllamaError, *, mid_answer: bool) -> str:
 def log_failure(logger: logging.Logger, who: str, err: RkllamaError) -> None:
     """Log a failed answer once, with its details (the client removed credentials)."""
     logger.warning("Answer of %s failed (%s): %s", who, type(err).__name__, err)
-
-
-def report_outage(coordinator: RkllmDataUpdateCoordinator, err: RkllamaError) -> None:
-    """Mark the server unavailable at once when a request found it gone (not merely slow)."""
-    if isinstance(err, RkllamaConnectionError) and not isinstance(err, RkllamaTimeoutError):
-        coordinator.async_mark_unreachable(err)

@@ -16,7 +16,7 @@ from .api import (
 )
 from .const import ATTR_CONFIG_ENTRY_ID, ATTR_MODEL, DOMAIN
 from .coordinator import RkllmDataUpdateCoordinator
-from .errors import error_translation_key, report_outage
+from .errors import error_translation_key
 from .pool import ACTION_WAIT
 from .pool.repairs import report_model_issue
 from .runtime import RkllmConfigEntry
@@ -115,7 +115,7 @@ def _translate(
             translation_key="service_model_not_found",
             translation_placeholders=placeholders,
         )
-    report_outage(coordinator, err)
+    coordinator.async_mark_unreachable(err)  # only when the server is gone, not slow
     report_model_issue(coordinator.hass, coordinator.config_entry, model, err)
     key = error_translation_key(err)
     return HomeAssistantError(
