@@ -384,5 +384,5 @@ class RkllmSubentryFlowHandler(ConfigSubentryFlow):
             self.hass,
             {**defaults, **options},
             await coordinator.async_profile(suggested_model(options, server_models)),
-            coordinator.prefill_rate,
+            coordinator.figures.prefill_rate,
         )

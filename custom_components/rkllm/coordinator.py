@@ -181,11 +181,6 @@ class RkllmDataUpdateCoordinator(DataUpdateCoordinator[RkllmServerState]):
             self.server_info, tuple(models), tuple(loaded), previous, polled_at=started
         )
 
-    @property
-    def prefill_rate(self) -> float | None:
-        """Return the prompt tokens a second the server read in its last measured answer."""
-        return self.figures.prefill_rate
-
     def server_model(self, choice: str) -> str:
         """Return the server's name for an agent's model choice."""
         return self._resolve(choice)[0]
