@@ -22,8 +22,8 @@ import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
 from custom_components.rkllm.const import DOMAIN
+from custom_components.rkllm.prompt.language_words import match_language
 from custom_components.rkllm.speech import async_confirmation
-from custom_components.rkllm.speech.languages import match_language
 from rkllama_emulator import RkllamaEmulator
 
 from .conftest import agent_id, assert_speakable

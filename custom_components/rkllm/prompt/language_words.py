@@ -9,7 +9,7 @@ distinctive. Loading parses the templates (tens of milliseconds): do it in the e
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from functools import lru_cache
 import itertools
@@ -78,20 +78,33 @@ class LanguageWords:
     """The words of values setting intents name in words ("to the max", "red")."""
 
 
+# Script subtags Home Assistant uses for Chinese, and the regional variant each stands for.
+_ALIASES = {"zh-hans": "zh-cn", "zh-hant": "zh-tw", "no": "nb", "nn": "nb"}
+
+
 NO_WORDS = LanguageWords({}, frozenset(), frozenset())
+
+
+def match_language(language: str | None, available: Iterable[str]) -> str | None:
+    """Return the entry of `available` that serves `language`, or None.
+
+    The exact code first (any case, `_` or `-`), then the base language (`fr-FR` → `fr`),
+    then the first regional variant of the base language (`zh` → `zh-CN`).
+    """
+    if not language:
+        return None
+    by_code = {code.lower(): code for code in sorted(available)}
+    wanted = language.replace("_", "-").lower()
+    wanted = _ALIASES.get(wanted, wanted)
+    base = wanted.split("-", maxsplit=1)[0]
+    if found := by_code.get(wanted) or by_code.get(base):
+        return found
+    return next((code for lower, code in by_code.items() if lower.startswith(f"{base}-")), None)
 
 
 def language_key(language: str | None) -> str | None:
     """Return the package's language for a pipeline language (`de-AT` → `de`), None if none."""
-    if not language:
-        return None
-    known = _languages()
-    for candidate in (language, language.replace("_", "-")):
-        for key in known:
-            if key.casefold() == candidate.casefold():
-                return key
-    base = language.replace("_", "-").split("-", 1)[0].casefold()
-    return base if base in known else None
+    return match_language(language, _languages())
 
 
 @lru_cache(maxsize=1)

@@ -15,7 +15,7 @@ from homeassistant.core import HomeAssistant
 from homeassistant.util.hass_dict import HassKey
 
 from ..const import DOMAIN
-from .languages import match_language
+from ..prompt.language_words import match_language
 
 _LOGGER = logging.getLogger(__name__)
 

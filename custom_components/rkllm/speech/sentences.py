@@ -18,7 +18,7 @@ from homeassistant.helpers.translation import async_get_translations
 from homeassistant.util.hass_dict import HassKey
 
 from ..const import DOMAIN
-from .languages import match_language
+from ..prompt.language_words import match_language
 
 _TRANSLATIONS = Path(__file__).parents[1] / "translations"
 _FILES: HassKey[asyncio.Future[frozenset[str]]] = HassKey(f"{DOMAIN}_translation_languages")
